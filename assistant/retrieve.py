@@ -1,0 +1,113 @@
+"""Stage 4: hybrid search (dense + BM25, reciprocal-rank fusion), filters -> Passage."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Protocol
+
+import numpy as np
+
+from . import jurisdiction as jur
+from .index import Index
+from .types import Chunk, Filters, Passage
+
+RRF_K = 60
+# How much a passage's fused score moves with the question's jurisdiction.
+BOOST_MATCH = 1.5  # the passage speaks of the asker's jurisdiction
+BOOST_GENERAL_RULE = 1.3  # it speaks of "other countries" and the asker's is not named
+DAMP_MISMATCH = 0.7  # it speaks only of other, named jurisdictions
+
+
+class Retriever(Protocol):
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]: ...
+
+
+class QueryEncoder:
+    """Query vectors with a small cache: the answerer reuses the retriever's vector."""
+
+    def __init__(self, index: Index, size: int = 512) -> None:
+        self.index = index
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+
+    def __call__(self, text: str) -> np.ndarray:
+        vec = self._cache.get(text)
+        if vec is None:
+            vec = self.index.embedder.encode([text])[0]
+            self._cache[text] = vec
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(text)
+        return vec
+
+
+class DenseRetriever:
+    def __init__(self, index: Index, encoder: QueryEncoder | None = None) -> None:
+        self.index = index
+        self.encode = encoder or QueryEncoder(index)
+
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        hits = self.index.dense_search(self.encode(query), k, filters)
+        return [Passage(chunk, score, dense=score) for chunk, score in hits]
+
+
+class LexicalRetriever:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        hits = self.index.lexical_search(query, k, filters)
+        return [Passage(chunk, score, lexical=score) for chunk, score in hits]
+
+
+def jurisdiction_weight(chunk: Chunk, named_in_doc: tuple[str, ...], asker: str | None) -> float:
+    """Prefer passages about the asker's jurisdiction; see the BOOST_* constants."""
+    if not asker or not chunk.jurisdictions:
+        return 1.0
+    if asker in chunk.jurisdictions:
+        return BOOST_MATCH
+    if jur.OTHER in chunk.jurisdictions and asker not in named_in_doc:
+        return BOOST_GENERAL_RULE
+    return DAMP_MISMATCH
+
+
+class HybridRetriever:
+    """Dense and lexical candidates fused by reciprocal rank, then weighted by jurisdiction."""
+
+    def __init__(self, index: Index, encoder: QueryEncoder | None = None, fetch: int = 30,
+                 use_dense: bool = True, use_lexical: bool = True) -> None:
+        self.index = index
+        self.dense = DenseRetriever(index, encoder)
+        self.lexical = LexicalRetriever(index)
+        self.fetch = fetch
+        self.use_dense = use_dense
+        self.use_lexical = use_lexical
+
+    def retrieve(self, query: str, k: int, filters: Filters | None = None, asker: str | None = None) -> list[Passage]:
+        """Top k passages. `asker` is the question's jurisdiction (detected when not given)."""
+        n = max(k, self.fetch)
+        dense = self.dense.retrieve(query, n, filters) if self.use_dense else []
+        lexical = self.lexical.retrieve(query, n, filters) if self.use_lexical else []
+        asker = asker or (filters.jurisdiction if filters else None) or jur.for_question(query)
+        fused: dict[str, float] = {}
+        chunks: dict[str, Chunk] = {}
+        dense_score: dict[str, float] = {}
+        lexical_score: dict[str, float] = {}
+        for ranked, scores in ((dense, dense_score), (lexical, lexical_score)):
+            for rank, p in enumerate(ranked):
+                fused[p.chunk.id] = fused.get(p.chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                chunks[p.chunk.id] = p.chunk
+                scores[p.chunk.id] = p.score
+        for cid, chunk in chunks.items():
+            doc = self.index.documents[chunk.doc_id]
+            fused[cid] *= jurisdiction_weight(chunk, tuple(j for j in doc.jurisdictions if j != jur.OTHER), asker)
+        best = sorted(fused, key=lambda cid: -fused[cid])[:k]
+        return [Passage(chunks[c], fused[c], dense=dense_score.get(c), lexical=lexical_score.get(c)) for c in best]
+
+
+def make_retriever(index: Index, kind: str = "hybrid", encoder: QueryEncoder | None = None) -> HybridRetriever:
+    """'hybrid' (default), 'dense' or 'bm25': the same fusion and weighting over one or both lists."""
+    if kind not in ("hybrid", "dense", "bm25"):
+        raise ValueError(f"unknown retriever {kind!r}: use hybrid, dense or bm25")
+    return HybridRetriever(index, encoder, use_dense=kind != "bm25", use_lexical=kind != "dense")

@@ -1,0 +1,290 @@
+"""Stage 1: read the corpus manifest and files, clean page furniture, hash -> Document."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import jurisdiction
+from .types import AssistantError, Document
+
+MANIFEST = "sources.toml"
+SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
+Kind = Literal["news", "help-page", "policy", "regulator", "advocacy", "other"]
+
+
+class SourceEntry(BaseModel):
+    """One `[[source]]` of corpus/sources.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)
+    title: str = Field(min_length=1)
+    path: str = Field(min_length=1)
+    publisher: str = ""
+    url: str = ""
+    published: str = ""
+    kind: Kind = "news"
+    jurisdictions: tuple[str, ...] = ()
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _date_to_str(cls, value: object) -> object:
+        if isinstance(value, (dt.date, int)):
+            return str(value)
+        return value
+
+    @field_validator("jurisdictions", mode="before")
+    @classmethod
+    def _codes(cls, value: object) -> object:
+        if isinstance(value, list):
+            return tuple(jurisdiction.parse_code(str(v)) for v in value)
+        return value
+
+
+def _problem(path: Path, line: int | None, message: str) -> AssistantError:
+    where = f"{path}:{line}" if line else str(path)
+    return AssistantError(f"{where}: {message}")
+
+
+def load_manifest(corpus: Path) -> list[SourceEntry]:
+    """Parse corpus/sources.toml (absent = no entries). Raises AssistantError naming file and line."""
+    path = corpus / MANIFEST
+    if not path.exists():
+        return []
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _problem(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = getattr(exc, "msg", str(exc))
+        raise _problem(path, line, f"TOML syntax error: {message}") from None
+    unknown = set(data) - {"source"}
+    if unknown:
+        raise _problem(path, None, f"unknown table(s) {sorted(unknown)}; expected [[source]] entries")
+    items = data.get("source", [])
+    if not isinstance(items, list):
+        raise _problem(path, None, "'source' must be an array of tables: write [[source]]")
+    lines = [i + 1 for i, text in enumerate(raw.splitlines()) if text.strip().startswith("[[source]]")]
+    entries: list[SourceEntry] = []
+    first_line: dict[str, int] = {}
+    for n, item in enumerate(items):
+        line = lines[n] if n < len(lines) else None
+        try:
+            entry = SourceEntry.model_validate(item)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "entry"
+            label = item.get("id", f"#{n + 1}") if isinstance(item, dict) else f"#{n + 1}"
+            raise _problem(path, line, f"source {label!r}: {field}: {err['msg']}") from None
+        except ValueError as exc:  # from jurisdiction.parse_code
+            raise _problem(path, line, f"source {item.get('id')!r}: {exc}") from None
+        if entry.id in first_line:
+            raise _problem(path, line, f"duplicate id {entry.id!r} (first at line {first_line[entry.id]})")
+        first_line[entry.id] = line or 0
+        entries.append(entry)
+    return entries
+
+
+# ---------------------------------------------------------------- cleaning
+
+_FURNITURE_LINE = re.compile(
+    r"^(?:scroll (?:to )?top|back to top|related (?:posts|articles|stories|content)|you may also like"
+    r"|share(?: this(?: article| post)?| on \w+)?|advertisement|skip to (?:main )?content|read more"
+    r"|subscribe(?: now)?|sign up for (?:our|the) newsletter.*|print|email|tweet|follow us.*"
+    r"|all rights reserved.*|©.*|copyright ©.*|we use cookies.*|accept (?:all )?cookies"
+    r"|table of contents|menu|search|home)\W*$",
+    re.IGNORECASE,
+)
+_GLUED_TAIL = re.compile(r"(?<=[.!?\u201d\"')])\s*(?:scroll (?:to )?top|back to top|related posts)\s*$", re.IGNORECASE)
+_EDITOR_NOTE = re.compile(r"^(?:editors?[\u2019']?s?[\u2019']? note|note from the editor|disclosure)\s*:", re.IGNORECASE)
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str, title: str = "") -> str:
+    """Remove page furniture; keep every sentence of the article itself verbatim."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", _ZERO_WIDTH.sub("", text)).replace("\t", " ")
+    lines = [_GLUED_TAIL.sub("", line.rstrip()) for line in text.split("\n")]
+    lines = [line for line in lines if not _FURNITURE_LINE.match(line.strip())]
+    lines = _drop_leading_banner(lines, title)
+    # Editor's notes about the publisher's own practices sit at the very start or end.
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    edges = set(content[:2] + content[-2:])
+    lines = [line for i, line in enumerate(lines) if not (i in edges and _EDITOR_NOTE.match(line.strip()))]
+    out = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return out.strip()
+
+
+def _drop_leading_banner(lines: list[str], title: str) -> list[str]:
+    """A site banner above the article title ("Republic of ...", a site name) is not content."""
+    want = _norm_title(title)
+    if not want:
+        return lines
+    for i, line in enumerate(lines[:8]):
+        if _norm_title(line) == want:
+            head = [x for x in lines[:i] if x.strip()]
+            if all(len(x.strip()) < 80 for x in head):
+                return lines[i:]
+            return lines
+    return lines
+
+
+def _norm_title(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lstrip("# ").casefold()).strip()
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AssistantError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); convert it to UTF-8"
+        ) from None
+
+
+def _read_html(path: Path, raw: str) -> tuple[str, str, str]:
+    """Main text (as Markdown, headings kept), title and date of an HTML page."""
+    import trafilatura
+
+    text = trafilatura.extract(raw, output_format="markdown", include_comments=False, include_tables=True,
+                               favor_recall=True, with_metadata=False) or ""
+    meta = trafilatura.extract_metadata(raw)
+    title = (meta.title if meta and meta.title else "") or ""
+    date = (meta.date if meta and meta.date else "") or ""
+    return text, title, date
+
+
+def _read_pdf(path: Path, data: bytes) -> str:
+    try:
+        from pypdf import PdfReader
+    except ImportError:  # pragma: no cover - pypdf is a declared dependency
+        raise AssistantError(f"{path}: reading PDF needs the 'pypdf' package") from None
+    import io
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        return "\n\n".join(page.extract_text() or "" for page in reader.pages)
+    except Exception as exc:  # pypdf raises many types for broken files
+        raise AssistantError(f"{path}: unreadable PDF ({exc})") from None
+
+
+def _guess_title(path: Path, text: str) -> str:
+    for line in text.splitlines()[:10]:
+        line = line.strip()
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+    for line in text.splitlines()[:3]:
+        line = line.strip()
+        if line and len(line) <= 120 and not line.endswith("."):
+            return line
+    return path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.name
+
+
+def read_document(corpus: Path, rel_path: str, entry: SourceEntry | None = None, doc_id: str = "") -> Document:
+    """Read and clean one file. Raises AssistantError (one line) for unreadable input."""
+    path = corpus / rel_path
+    if not path.is_file():
+        raise AssistantError(f"{path}: file does not exist" + (f" (source {entry.id!r})" if entry else ""))
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise AssistantError(f"{path}: unsupported file type {suffix!r} (use {', '.join(SUPPORTED)})")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AssistantError(f"{path}: cannot read ({exc.strerror})") from None
+    found_title = found_date = ""
+    if suffix == ".pdf":
+        raw = _read_pdf(path, data)
+    else:
+        raw = _decode(path, data)
+        if suffix in (".html", ".htm"):
+            raw, found_title, found_date = _read_html(path, raw)
+    title = entry.title if entry else (found_title or _guess_title(path, raw))
+    text = clean_text(raw, title)
+    if not text:
+        raise AssistantError(f"{path}: no text left after cleaning (empty document)")
+    detected = tuple(c for c in jurisdiction.detect(text))
+    return Document(
+        id=entry.id if entry else doc_id,
+        title=title,
+        text=text,
+        publisher=entry.publisher if entry else "",
+        url=entry.url if entry else "",
+        published=entry.published if entry else found_date,
+        kind=entry.kind if entry else ("help-page" if suffix in (".html", ".htm") else "other"),
+        jurisdictions=entry.jurisdictions if entry and entry.jurisdictions else detected,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        path=rel_path,
+    )
+
+
+def _slug(rel: str) -> str:
+    stem = rel.rsplit(".", 1)[0]
+    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:100] or "document"
+
+
+def docs_dir(corpus: Path) -> Path:
+    """Where loose files live: corpus/docs/ when it exists, else the corpus folder itself."""
+    return corpus / "docs" if (corpus / "docs").is_dir() else corpus
+
+
+def _loose_files(corpus: Path, taken: Iterable[str]) -> list[str]:
+    taken_set = {str(Path(t)) for t in taken}
+    base = docs_dir(corpus)
+    found = []
+    for path in sorted(base.rglob("*")):
+        rel = path.relative_to(corpus)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() in SUPPORTED and str(rel) not in taken_set:
+            found.append(str(rel))
+    return found
+
+
+def load_corpus(corpus: Path) -> list[Document]:
+    """Every document of the corpus: manifest entries first, then loose files.
+
+    Raises AssistantError listing each unreadable input on its own line; nothing is
+    returned half-loaded.
+    """
+    if not corpus.is_dir():
+        raise AssistantError(f"{corpus}: corpus folder does not exist")
+    entries = load_manifest(corpus)
+    docs: list[Document] = []
+    problems: list[str] = []
+    for entry in entries:
+        try:
+            docs.append(read_document(corpus, entry.path, entry))
+        except AssistantError as exc:
+            problems.append(str(exc))
+    ids = {e.id for e in entries}
+    for rel in _loose_files(corpus, (e.path for e in entries)):
+        doc_id = _slug(rel.removeprefix("docs/"))
+        while doc_id in ids:
+            doc_id += "-file"
+        ids.add(doc_id)
+        try:
+            docs.append(read_document(corpus, rel, None, doc_id))
+        except AssistantError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise AssistantError("\n".join(problems))
+    if not docs:
+        raise AssistantError(f"{corpus}: no documents found (add files to {docs_dir(corpus)} or entries to {MANIFEST})")
+    return docs

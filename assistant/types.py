@@ -1,0 +1,111 @@
+"""The values that flow between stages. Frozen: a stage never edits another's output."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    text: str
+    publisher: str = ""
+    url: str = ""
+    published: str = ""  # ISO date or year, as precise as the source allows
+    kind: str = "news"
+    jurisdictions: tuple[str, ...] = ()
+    content_hash: str = ""
+    path: str = ""  # the local snapshot, relative to the corpus directory
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    section: str = ""
+    jurisdictions: tuple[str, ...] = ()
+    sentences: tuple[Sentence, ...] = ()  # offsets into the document text, like start/end
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk: Chunk
+    score: float
+    dense: float | None = None  # cosine similarity to the question, when known
+    lexical: float | None = None  # BM25 score, when known
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    title: str = ""
+    publisher: str = ""
+    published: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    abstained: bool
+    jurisdiction: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notice: str = ""  # e.g. "the documents do not cover Canada specifically"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for p in data["passages"]:
+            p["chunk"].pop("sentences", None)
+        return data
+
+
+class AssistantError(Exception):
+    """An error the user can fix (bad input, missing file, unreachable server).
+
+    Its message is one line naming the input at fault; entry points print it
+    without a traceback and exit non-zero.
+    """
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents and to what applies in one jurisdiction.
+
+    A passage applies in jurisdiction J when it speaks of J, speaks of no jurisdiction
+    at all (a general statement), or speaks of "other countries" and its document does
+    not name J specifically.
+    """
+
+    sources: tuple[str, ...] = ()
+    jurisdiction: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.sources and not self.jurisdiction
+
+    def allows(self, chunk: Chunk, doc: Document) -> bool:
+        if self.sources and chunk.doc_id not in self.sources:
+            return False
+        j = self.jurisdiction
+        if not j or j in chunk.jurisdictions or not chunk.jurisdictions:
+            return True
+        return "OTHER" in chunk.jurisdictions and j not in doc.jurisdictions
