@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,9 +19,10 @@ import numpy as np
 
 from . import jurisdiction as jur
 from .config import Settings
-from .index import Index, lexical_tokens
+from .index import Embedder, Index, lexical_tokens, open_index, refresh
+from .index import exists as index_exists
 from .retrieve import HybridRetriever, QueryEncoder, jurisdiction_weight, make_retriever
-from .text import words
+from .text import content_words
 from .types import Answer, AssistantError, Chunk, Citation, Filters, Passage
 
 MAX_SENTENCES = 4
@@ -31,13 +33,18 @@ PROCEDURE_BONUS = 0.1  # a how-to question favours sentences that describe steps
 KEEP_RATIO = 0.8  # further sentences must score at least this share of the best one
 SHORT = 40  # a sentence this short ("At the moment, no.") is followed by the next one for substance
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
+# A question word absent from the corpus counts as covered by its nearest corpus word
+# from not at all (cosine NEAR_LOW) to fully (NEAR_HIGH).
+NEAR_LOW, NEAR_HIGH = 0.45, 0.7
 
 ABSTAIN_TEXT = "The documents don't say."
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_NUMBER_Q = re.compile(r"\b(how (many|much)|what (percentage|share|number|amount)|how long)\b", re.I)
+_COUNT_Q = re.compile(r"\b(how (many|much)|what (percentage|share|number|amount|proportion))\b", re.I)
+_DURATION_Q = re.compile(r"\bhow (long|quickly|soon|fast)\b", re.I)
+_DURATION = re.compile(r"\d|\b(minutes?|hours?|days?|weeks?|months?|years?|immediately|instantly)\b", re.I)
 _WHEN_Q = re.compile(r"^\s*(when|since when|what date|what day|by when)\b|\bwhat date\b", re.I)
-_NUMBERISH = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)
+_NUMBERISH = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?|billions?|percent)\b", re.I)
 _DATEISH = re.compile(r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|minutes?|days?|weeks?|months?|years?)\b", re.I)
 _HOWTO_Q = re.compile(r"\b(how (do|can|would|should) (i|we|you|one|people|users)|how to|what steps|where (do|can) i|what do i (put|write|fill|need)|steps? to)\b", re.I)
 _PROCEDURE = re.compile(r"\b(go to|click|tap|select|visit|scroll|fill|submit|complete|input|enter|open|settings|form)\b|>", re.I)
@@ -69,16 +76,18 @@ class ExtractiveAnswerer:
     """Answers from verbatim sentences of the indexed documents."""
 
     def __init__(self, index: Index, settings: Settings, retriever: HybridRetriever | None = None,
-                 threshold: float | None = None) -> None:
+                 encoder: QueryEncoder | None = None, threshold: float | None = None,
+                 coverage_weight: float | None = None) -> None:
         self.index = index
         self.settings = settings
-        self.encode = QueryEncoder(index)
+        self.encode = encoder or QueryEncoder(index)
         self.retriever = retriever or make_retriever(index, encoder=self.encode)
         self.threshold = settings.abstain_threshold if threshold is None else threshold
+        self.coverage_weight = settings.coverage_weight if coverage_weight is None else coverage_weight
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
-        return frozenset(w for d in self.index.documents.values() for w in words(f"{d.title} {d.publisher} {d.text}"))
+        return frozenset(self.index.vocabulary)
 
     # ------------------------------------------------------------ public
 
@@ -105,7 +114,7 @@ class ExtractiveAnswerer:
         shown = tuple(passages[:k])
         timings = {"retrieve_ms": (t1 - t0) * 1000}
 
-        reason = self._abstain_reason(question, candidates)
+        reason = self._abstain_reason(question, candidates, self.uncovered_share(question))
         if reason is not None:
             timings["answer_ms"] = (time.perf_counter() - t1) * 1000
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -126,14 +135,60 @@ class ExtractiveAnswerer:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return Answer(question, " ".join(parts), tuple(citations), shown, False, asker, timings, notice)
 
+    def evidence_score(self, question: str, filters: Filters | None = None) -> tuple[float, float, bool]:
+        """(best sentence relevance, uncovered share, whether a rule other than the score abstains).
+
+        What the abstention threshold and coverage weight are calibrated on.
+        """
+        question = clean_question(question, self.settings.max_question_chars)
+        filters = filters or Filters()
+        asker = filters.jurisdiction or jur.for_question(question)
+        passages = self.retriever.retrieve(question, CANDIDATE_PASSAGES, filters, asker=asker)
+        candidates = self.candidates(question, passages, asker)
+        best = max((c.relevance for c in candidates), default=0.0)
+        saved = self.threshold
+        self.threshold = -1e9
+        try:
+            other = bool(self._abstain_reason(question, candidates, 0.0))
+        finally:
+            self.threshold = saved
+        return best, self.uncovered_share(question), other
+
+    def uncovered_share(self, question: str) -> float:
+        """How much of the question (IDF-weighted) the corpus has no words for, 0..1.
+
+        A word counts as covered when the corpus uses it, or a word close to it in the
+        embedding space ("pictures" ~ "photos"); places are left out (they are handled
+        as jurisdictions).
+        """
+        terms = content_words(jur.strip_places(question))
+        if not terms:
+            return 0.0
+        stems = self.index.stems
+        weights: list[float] = []
+        missing: list[int] = []
+        for i, w in enumerate(terms):
+            tokens = lexical_tokens(w) or [w]
+            weights.append(max(self.index.idf(t) for t in tokens))
+            if not all(t in stems for t in tokens):
+                missing.append(i)
+        if not missing:
+            return 0.0
+        vocab = self.index.vocabulary_vectors
+        uncovered = 0.0
+        for i in missing:
+            nearest = float(np.max(vocab @ self.encode(terms[i]))) if len(vocab) else 0.0
+            covered = min(1.0, max(0.0, (nearest - NEAR_LOW) / (NEAR_HIGH - NEAR_LOW)))
+            uncovered += weights[i] * (1.0 - covered)
+        return uncovered / sum(weights)
+
     # ------------------------------------------------------------ steps
 
     def candidates(self, query: str, passages: list[Passage], asker: str | None) -> list[Candidate]:
         """Every sentence of the candidate passages, scored against the query."""
         qvec = self.encode(query)
         # Places are matched by jurisdiction weighting, not as terms ("EU" vs "European").
-        place_terms = set(lexical_tokens(" ".join(_place_words(query))))
-        qterms = set(lexical_tokens(query)) - place_terms
+        qterms = set(lexical_tokens(jur.strip_places(query)))
         howto = bool(_HOWTO_Q.search(query))
         out: list[Candidate] = []
         for p in passages:
@@ -166,16 +221,19 @@ class ExtractiveAnswerer:
         overlap = len(qterms & set(lexical_tokens(text))) / len(qterms) if qterms else 0.0
         return W_SENTENCE * similarity + W_PASSAGE * passage_sim + W_TERMS * overlap
 
-    def _abstain_reason(self, question: str, candidates: list[Candidate]) -> str | None:
+    def _abstain_reason(self, question: str, candidates: list[Candidate], uncovered: float) -> str | None:
         """None to answer; otherwise why not ("" when it is simply not covered)."""
         unknown = self._unknown_names(question)
         if unknown:
             return f"They do not mention {', '.join(unknown)}."
-        if not candidates or max(c.relevance for c in candidates) < self.threshold:
+        best = max((c.relevance for c in candidates), default=0.0)
+        if best - self.coverage_weight * uncovered < self.threshold:
             return ""
         top = [c for c in candidates[:MAX_SENTENCES]]
         evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in top)
-        if _NUMBER_Q.search(question) and not _NUMBERISH.search(evidence):
+        if _COUNT_Q.search(question) and not _NUMBERISH.search(evidence):
+            return "They give no figure for that."
+        if _DURATION_Q.search(question) and not _DURATION.search(evidence):
             return "They give no figure for that."
         if _WHEN_Q.search(question) and not _DATEISH.search(evidence):
             return "They give no date for that."
@@ -239,11 +297,6 @@ _COMMON_CAPITALISED = frozenset(
 )
 
 
-def _place_words(text: str) -> list[str]:
-    """The words of text that name a jurisdiction."""
-    return [w for w in re.findall(r"[\w.]+", text) if jur.detect(w) or jur.detect(f"the {w}")]
-
-
 def _next_sentence(cand: Candidate, candidates: list[Candidate]) -> Candidate | None:
     for c in candidates:
         if c.chunk.id == cand.chunk.id and c.position == cand.position + 1:
@@ -262,3 +315,28 @@ def _group_by_passage(chosen: list[Candidate]) -> list[Candidate]:
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def load_calibration(settings: Settings) -> tuple[float, float]:
+    """(abstain_threshold, coverage_weight): from ASSISTANT_HOME/calibration.json, else the defaults."""
+    import json
+
+    path = settings.home / "calibration.json"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        return float(data["abstain_threshold"]), float(data["coverage_weight"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return settings.abstain_threshold, settings.coverage_weight
+
+
+def open_answerer(settings: Settings, retriever_kind: str = "hybrid", on_build: Callable[[str], None] | None = None,
+                  embedder: Embedder | None = None) -> ExtractiveAnswerer:
+    """The answerer over the live index, building the index first when there is none."""
+    if not index_exists(settings):
+        if on_build:
+            on_build(f"no index under {settings.index_dir}: building it from {settings.corpus} (first use)")
+        refresh(settings, embedder=embedder)
+    idx = open_index(settings, embedder)
+    encoder = QueryEncoder(idx)
+    threshold, weight = load_calibration(settings)
+    return ExtractiveAnswerer(idx, settings, make_retriever(idx, retriever_kind, encoder), encoder, threshold, weight)

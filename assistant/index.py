@@ -33,7 +33,7 @@ import numpy as np
 
 from .chunking import chunk_document, embedding_text
 from .config import PACKAGED_MODEL, Settings
-from .text import STOPWORDS, words
+from .text import STOPWORDS, content_words, words
 from .types import AssistantError, Chunk, Document, Filters, Sentence
 
 if TYPE_CHECKING:
@@ -206,10 +206,19 @@ class Index:
     bm25: bm25s.BM25
     collection: Collection
     embedder: Embedder
+    vocabulary: list[str]  # the corpus's content words, row-aligned with vocabulary_vectors
+    vocabulary_vectors: np.ndarray
+    document_frequency: dict[str, int]  # lexical token -> number of chunks holding it
     position: dict[str, int] = field(default_factory=dict)
+    stems: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
+        self.stems = frozenset(self.document_frequency)
+
+    def idf(self, token: str) -> float:
+        n, df = len(self.chunks), self.document_frequency.get(token, 0)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
     @property
     def generation(self) -> str:
@@ -281,6 +290,8 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
         chunks_raw = json.loads((gen_dir / "chunks.json").read_text("utf-8"))
         vectors = np.load(gen_dir / "sentences.npy")
         bm25 = bm25s.BM25.load(str(gen_dir / "bm25"))
+        vocab = json.loads((gen_dir / "vocabulary.json").read_text("utf-8"))
+        vocab_vectors = np.load(gen_dir / "vocabulary.npy").astype(np.float32)
         collection = _chroma_client(settings).get_collection(state["collection"])
     except AssistantError:
         raise
@@ -300,7 +311,8 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
                             sentences=sentences))
         rows[r["id"]] = (row, row + len(sentences))
         row += len(sentences)
-    return Index(settings, state, documents, chunks, vectors, rows, bm25, collection, embedder)
+    return Index(settings, state, documents, chunks, vectors, rows, bm25, collection, embedder,
+                 vocab["words"], vocab_vectors, vocab["document_frequency"])
 
 
 # ---------------------------------------------------------------- building
@@ -370,7 +382,8 @@ def build(settings: Settings, documents: list[Document], embedder: Embedder | No
 
 def _complete(settings: Settings, state: dict[str, Any]) -> bool:
     gen_dir = settings.index_dir / state["generation"]
-    return all((gen_dir / name).exists() for name in ("documents.json", "chunks.json", "sentences.npy", "bm25"))
+    return all((gen_dir / name).exists() for name in ("documents.json", "chunks.json", "sentences.npy", "bm25",
+                                                   "vocabulary.json", "vocabulary.npy"))
 
 
 def _diff(old: dict[str, Any] | None, documents: list[Document], model: str) -> RefreshReport:
@@ -482,6 +495,7 @@ def _build_generation(settings: Settings, documents: list[Document], embedder: E
     bm25.index([lexical_tokens(embedding_text(c)) or [""] for c in chunks], show_progress=False)
     bm25.save(str(gen_dir / "bm25"))
     np.save(gen_dir / "sentences.npy", sentence_matrix)
+    _write_vocabulary(gen_dir, documents, chunks, embedder, settings.index_dir / old["generation"] if old else None)
     _write_json(gen_dir / "documents.json", [{**asdict(d), "jurisdictions": list(d.jurisdictions)} for d in documents])
     _write_json(gen_dir / "chunks.json", [_chunk_record(c) for c in chunks])
     _fsync_dir(gen_dir)
@@ -501,6 +515,36 @@ def _build_generation(settings: Settings, documents: list[Document], embedder: E
     _write_json(index_dir / STATE, state)  # the switch: readers see the new generation from here on
     _fsync_dir(index_dir)
     report.generation = generation
+
+
+def _write_vocabulary(gen_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder,
+                      old_dir: Path | None) -> None:
+    """The corpus's words with their embeddings and document frequencies.
+
+    The answerer uses them to tell whether a question's words are covered by the corpus
+    (directly, or through a close word: "pictures" ~ "photos").
+    """
+    vocab = sorted({w for d in documents for w in content_words(f"{d.title} {d.publisher} {d.text}")})
+    known: dict[str, np.ndarray] = {}
+    if old_dir is not None:
+        try:
+            old = json.loads((old_dir / "vocabulary.json").read_text("utf-8"))
+            if old.get("embed_model") == embedder.name:
+                old_vectors = np.load(old_dir / "vocabulary.npy")
+                known = {w: old_vectors[i] for i, w in enumerate(old["words"])}
+        except (OSError, ValueError, KeyError):
+            known = {}
+    missing = [w for w in vocab if w not in known]
+    for w, vec in zip(missing, embedder.encode(missing), strict=True):
+        known[w] = vec
+    dim = next(iter(known.values())).shape[0] if known else embedder.dim
+    matrix = np.stack([known[w] for w in vocab]).astype(np.float16) if vocab else np.zeros((0, dim), np.float16)
+    df: dict[str, int] = {}
+    for c in chunks:
+        for t in set(lexical_tokens(embedding_text(c))):
+            df[t] = df.get(t, 0) + 1
+    np.save(gen_dir / "vocabulary.npy", matrix)
+    _write_json(gen_dir / "vocabulary.json", {"embed_model": embedder.name, "words": vocab, "document_frequency": df})
 
 
 def _collect_garbage(settings: Settings, keep: set[str]) -> None:
@@ -524,3 +568,11 @@ def _collect_garbage(settings: Settings, keep: set[str]) -> None:
 def status(settings: Settings) -> dict[str, Any] | None:
     """The live generation's state (documents, model, build time), or None."""
     return _load_state(settings)
+
+
+def refresh(settings: Settings, force: bool = False, embedder: Embedder | None = None) -> RefreshReport:
+    """Load the corpus (all or nothing) and bring the index in line with it."""
+    from .sources import load_corpus
+
+    documents = load_corpus(settings.corpus)  # raises before anything is written
+    return build(settings, documents, embedder, force=force)

@@ -115,3 +115,10 @@ def parse_code(value: str) -> str:
 
 def name(code: str | None) -> str:
     return NAMES.get(code or "", code or "")
+
+
+def strip_places(text: str) -> str:
+    """text with every jurisdiction mention removed ("I live in the United States" -> "I live in the ")."""
+    for _, pattern in _compiled():
+        text = pattern.sub(" ", text)
+    return text

@@ -40,7 +40,16 @@ STOPWORDS = frozenset(
     let lets there's it's i'm i've don't doesn't isn't aren't can't won't""".split()
 )
 
+# Everyday words that say nothing about what a question is about ("what else happens").
+GENERIC = frozenset(
+    """else happen happens happened wait kind sure real put work works thing things stuff way ways lol want need know
+    think make take give find see look tell say still now far much many lot really actually even ever every anything
+    something nothing someone anyone everyone people person mean means going go gonna able like well new old just true
+    right use used using uses already yet get gets getting got please thanks hey hi okay ok between""".split()
+)
+
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_CLITIC = re.compile(r"'(?:s|re|ll|ve|d|m)$")
 
 
 def words(text: str) -> list[str]:
@@ -48,7 +57,15 @@ def words(text: str) -> list[str]:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    """Words that carry the topic: no stopwords, no everyday words, no clitics ("children's" -> "children")."""
+    out = []
+    for w in words(text):
+        if w in STOPWORDS:
+            continue
+        w = _CLITIC.sub("", w)
+        if len(w) > 1 and w not in STOPWORDS and w not in GENERIC and not w.isdigit():
+            out.append(w)
+    return out
 
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace;

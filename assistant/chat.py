@@ -1,0 +1,61 @@
+"""A conversation: follow-up questions keep the topic and the jurisdiction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import jurisdiction as jur
+from .answer import ExtractiveAnswerer, clean_question
+from .text import content_words
+from .types import Answer, Filters
+
+_FOLLOW_UP_START = re.compile(
+    r"^\s*(and|but|so|also|then|what about|how about|what if|same (for|in)|and (for|in|if)|in that case|ok(ay)?,?)\b", re.I
+)
+_PRONOUN = re.compile(r"\b(it|that|this|them|they|there|those|these|so|one)\b", re.I)
+
+
+def _without_places(text: str) -> str:
+    return " ".join(w for w in text.split() if not jur.detect(w.strip("?.,!")) and not jur.detect(f"the {w.strip('?.,!')}"))
+
+
+@dataclass
+class Conversation:
+    """State of one chat: the topic question and the jurisdiction it is about."""
+
+    answerer: ExtractiveAnswerer
+    filters: Filters = field(default_factory=Filters)
+    topic: str | None = None
+    jurisdiction: str | None = None
+    history: list[Answer] = field(default_factory=list)
+
+    def state(self) -> dict[str, str | None]:
+        """What a stateless front end must keep between turns."""
+        return {"topic": self.topic, "jurisdiction": self.jurisdiction}
+
+    def is_follow_up(self, question: str) -> bool:
+        if self.topic is None:
+            return False
+        if _FOLLOW_UP_START.search(question):
+            return True
+        topical = [w for w in content_words(_without_places(question))]
+        return len(topical) <= 1 or (len(topical) <= 4 and bool(_PRONOUN.search(question)))
+
+    def ask(self, question: str) -> Answer:
+        question = clean_question(question, self.answerer.settings.max_question_chars)
+        named = jur.for_question(question)
+        if self.filters.jurisdiction:
+            self.jurisdiction = self.filters.jurisdiction
+        elif named:
+            self.jurisdiction = named
+        query = question
+        if self.is_follow_up(question):
+            # Search with the topic (its places removed when the follow-up names a new one).
+            topic = _without_places(self.topic or "") if named else (self.topic or "")
+            query = f"{topic} {question}"
+        else:
+            self.topic = question
+        answer = self.answerer.answer(question, self.filters, query=query, asker=self.jurisdiction)
+        self.history.append(answer)
+        return answer

@@ -1,0 +1,200 @@
+"""The `assistant` command: parse arguments, call one library function, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+from .config import Settings
+from .types import Answer, AssistantError, Filters
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        home=getattr(args, "home", None),
+        corpus=getattr(args, "corpus", None),
+        chroma_url=getattr(args, "chroma_url", None),
+        embed_model=getattr(args, "embed_model", None),
+    )
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    from .jurisdiction import parse_code
+
+    code = None
+    if getattr(args, "jurisdiction", None):
+        try:
+            code = parse_code(args.jurisdiction)
+        except ValueError as exc:
+            raise AssistantError(f"--jurisdiction: {exc}") from None
+    return Filters(sources=tuple(getattr(args, "source", None) or ()), jurisdiction=code)
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def format_answer(answer: Answer) -> str:
+    """An answer for a terminal: the text, then its sources (or the related passages)."""
+    from .jurisdiction import name
+
+    lines = [answer.text, ""]
+    if answer.jurisdiction and not answer.abstained:
+        lines.insert(0, f"(answering for {name(answer.jurisdiction)})")
+    if answer.citations:
+        lines.append("Sources:")
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.publisher, c.published) if x)
+            lines.append(f"  [{c.n}] {c.title}" + (f" ({meta})" if meta else "") + (f" {c.url}" if c.url else ""))
+            lines.append(f"      \u201c{' '.join(c.quote.split())}\u201d  [{c.doc_id}, characters {c.start}-{c.end}]")
+    elif answer.passages:
+        lines.append("Related passages (not an answer):")
+        for p in answer.passages[:3]:
+            snippet = " ".join(p.chunk.text.split())
+            lines.append(f"  - {p.chunk.doc_id}: {snippet[:160]}{'...' if len(snippet) > 160 else ''}")
+    return "\n".join(lines).rstrip()
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from .index import refresh
+
+    report = refresh(_settings(args), force=args.force)
+    if report.nothing_changed:
+        print(f"Nothing changed: {len(report.unchanged)} documents, 0 chunks embedded ({report.seconds:.1f} s).")
+        return 0
+    if report.reason:
+        print(f"Re-embedding everything: {report.reason}.")
+    for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for doc_id in ids:
+            print(f"  {label:8} {doc_id}")
+    print(f"Index {report.generation}: {len(report.added)} added, {len(report.changed)} changed, "
+          f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; {report.embedded_chunks} chunks embedded, "
+          f"{report.reused_chunks} reused ({report.seconds:.1f} s).")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import open_answerer
+
+    settings = _settings(args)
+    filters = _filters(args)
+    answerer = open_answerer(settings, args.retriever, on_build=_note)
+    answer = answerer.answer(args.question, filters, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .answer import open_answerer
+    from .chat import Conversation
+
+    settings = _settings(args)
+    conversation = Conversation(open_answerer(settings, on_build=_note), _filters(args))
+    print("Ask about the documents; follow-up questions keep the topic. Empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            question = input("\n> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            print(format_answer(conversation.ask(question)))
+        except AssistantError as exc:
+            print(f"error: {exc}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from . import evaluation
+
+    return evaluation.main(_settings(args), args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app import serve
+
+    return serve(_settings(args), host=args.host, port=args.port)
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", type=Path, help="data directory (index, logs); env ASSISTANT_HOME")
+    common.add_argument("--corpus", type=Path, help="corpus directory; env ASSISTANT_CORPUS")
+    common.add_argument("--chroma-url", help="use a Chroma server; env ASSISTANT_CHROMA_URL")
+    common.add_argument("--embed-model", help="sentence-transformers model name or path; env ASSISTANT_EMBED_MODEL")
+
+    parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from a folder of policy documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("refresh", parents=[common], help="index the corpus, re-embedding only what changed")
+    p.add_argument("--force", action="store_true", help="build a new index generation even if nothing changed")
+    p.set_defaults(func=cmd_refresh)
+
+    def retrieval_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--source", action="append", metavar="ID", help="only these documents (repeatable)")
+        p.add_argument("--jurisdiction", metavar="CODE", help="answer for this place (US, EU, UK, a country name)")
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages to return")
+    p.add_argument("--retriever", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    retrieval_options(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[common], help="terminal chat with follow-up questions")
+    retrieval_options(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", parents=[common], help="run an eval set and print metrics")
+    p.add_argument("--questions", type=Path, default=Path("evals/questions.jsonl"))
+    p.add_argument("--json-out", type=Path, help="write the JSON report here")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write a Markdown report with plots here")
+    p.add_argument("--retriever", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--check", action="store_true", help="exit non-zero below the floors in evals/thresholds.toml")
+    p.add_argument("--thresholds", type=Path, default=Path("evals/thresholds.toml"))
+    p.add_argument("--compare", type=Path, metavar="OLD.json", help="print deltas against an earlier --json-out")
+    p.add_argument("--calibrate", action="store_true",
+                   help="fit the abstention threshold on these questions and save it under ASSISTANT_HOME")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", parents=[common], help="the web chat (Gradio)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= 50:
+        print("error: --top-k must be between 1 and 50", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except AssistantError as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())
+
+

@@ -1,0 +1,424 @@
+"""Evaluation: run a question set through the assistant and score it.
+
+File format and report keys follow DESIGN.md ("Eval set format"). A metric is
+computed over the questions that carry its field; `category` groups questions in
+the report. Unknown fields are kept and copied into the per-question results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .answer import ExtractiveAnswerer, open_answerer
+from .config import Settings
+from .text import normalize
+from .types import Answer, AssistantError, Filters
+
+HIT_KS = (1, 3, 5)
+MRR_DEPTH = 10
+SUMMARY_KEYS = (
+    "evidence_hit@1", "evidence_hit@3", "evidence_hit@5", "mrr", "citation_precision", "citation_recall",
+    "source_recall", "fact_recall", "abstention_precision", "abstention_recall", "latency_p50_ms", "latency_p95_ms",
+)
+LOWER_IS_BETTER = ("latency_p50_ms", "latency_p95_ms")
+
+
+class EvalFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: list[str] | None = None
+    jurisdiction: str | None = None
+
+
+class EvalQuestion(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    answerable: bool | None = None
+    evidence: list[str] | None = None
+    facts: list[str] | None = None
+    sources: list[str] | None = None
+    filters: EvalFilters | None = None
+    category: str | None = None
+
+    def to_filters(self) -> Filters:
+        from .jurisdiction import parse_code
+
+        if not self.filters:
+            return Filters()
+        code = parse_code(self.filters.jurisdiction) if self.filters.jurisdiction else None
+        return Filters(tuple(self.filters.source or ()), code)
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Parse and validate a whole eval file before anything runs; errors name file and line."""
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise AssistantError(f"{path}: file does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise AssistantError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    questions: list[EvalQuestion] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("//"):
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AssistantError(f"{path}:{n}: bad JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(data, dict):
+            raise AssistantError(f"{path}:{n}: each line must be a JSON object")
+        try:
+            q = EvalQuestion.model_validate(data)
+            q.to_filters()
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "line"
+            raise AssistantError(f"{path}:{n}: {field}: {err['msg']}") from None
+        except ValueError as exc:
+            raise AssistantError(f"{path}:{n}: filters.jurisdiction: {exc}") from None
+        if q.id in seen:
+            raise AssistantError(f"{path}:{n}: duplicate id {q.id!r} (first at line {seen[q.id]})")
+        seen[q.id] = n
+        questions.append(q)
+    if not questions:
+        raise AssistantError(f"{path}: no questions in the file")
+    return questions
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    return normalize(needle) in normalize(haystack)
+
+
+def _has_phrase(text: str, phrase: str) -> bool:
+    """Phrase match on whole words, after normalisation ("no" does not match "not")."""
+    return re.search(rf"(?<!\w){re.escape(normalize(phrase))}(?!\w)", normalize(text)) is not None
+
+
+def citation_supported(quote: str, evidence: Iterable[str]) -> bool:
+    """A citation is correct when it contains an evidence string (or is part of a longer one)."""
+    q = normalize(quote)
+    return any(normalize(e) in q or (len(q) >= 20 and q in normalize(e)) for e in evidence)
+
+
+def score(q: EvalQuestion, answer: Answer, ranked: list[str], ranked_docs: list[str]) -> dict[str, float | None]:
+    """Per-question scores; None where the question does not carry the field a metric needs."""
+    s: dict[str, float | None] = {}
+    evidence = q.evidence or []
+    if evidence:
+        first = next((i for i, text in enumerate(ranked[:MRR_DEPTH]) if any(_contains(text, e) for e in evidence)), None)
+        for k in HIT_KS:
+            s[f"evidence_hit@{k}"] = float(first is not None and first < k)
+        s["rr"] = 0.0 if first is None else 1.0 / (first + 1)
+        if answer.citations:
+            good = [citation_supported(c.quote, evidence) for c in answer.citations]
+            s["citation_precision"] = sum(good) / len(good)
+        s["citation_recall"] = float(any(citation_supported(c.quote, evidence) for c in answer.citations))
+    if q.sources:
+        cited = {c.doc_id for c in answer.citations}
+        s["source_recall"] = sum(src in cited for src in q.sources) / len(q.sources)
+    if q.facts:
+        s["fact_recall"] = 0.0 if answer.abstained else sum(_has_phrase(answer.text, f) for f in q.facts) / len(q.facts)
+    if q.answerable is not None:
+        s["abstention_correct"] = float(answer.abstained == (not q.answerable))
+    return s
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(0, math.ceil(p / 100 * len(ordered)) - 1)
+    return ordered[rank]
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The DESIGN.md summary keys over a list of per-question results."""
+    def col(key: str) -> list[float]:
+        return [r["scores"][key] for r in results if r["scores"].get(key) is not None]
+
+    summary: dict[str, Any] = {f"evidence_hit@{k}": _mean(col(f"evidence_hit@{k}")) for k in HIT_KS}
+    summary["mrr"] = _mean(col("rr"))
+    for key in ("citation_precision", "citation_recall", "source_recall", "fact_recall"):
+        summary[key] = _mean(col(key))
+    rated = [r for r in results if r.get("answerable") is not None]
+    abstained = [r for r in rated if r["abstained"]]
+    unanswerable = [r for r in rated if not r["answerable"]]
+    summary["abstention_precision"] = (
+        sum(not r["answerable"] for r in abstained) / len(abstained) if abstained else None
+    )
+    summary["abstention_recall"] = (
+        sum(r["abstained"] for r in unanswerable) / len(unanswerable) if unanswerable else None
+    )
+    summary["false_abstention_rate"] = (
+        sum(r["abstained"] for r in rated if r["answerable"]) / max(1, sum(1 for r in rated if r["answerable"]))
+        if rated else None
+    )
+    latencies = [r["latency_ms"] for r in results]
+    summary["latency_p50_ms"] = percentile(latencies, 50)
+    summary["latency_p95_ms"] = percentile(latencies, 95)
+    summary["n"] = len(results)
+    return summary
+
+
+# ---------------------------------------------------------------- running
+
+
+def _progress(items: list[Any], quiet: bool, desc: str) -> Iterable[Any]:
+    if quiet:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="q", file=sys.stderr, mininterval=0.5, dynamic_ncols=True)
+
+
+def run(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
+    """Answer every question and score it. Returns {"summary", "by_category", "results"}."""
+    answerer.answer("warm-up question about the documents")  # first call loads the model; not a latency sample
+    results: list[dict[str, Any]] = []
+    for q in _progress(questions, quiet, "eval"):
+        filters = q.to_filters()
+        t0 = time.perf_counter()
+        answer = answerer.answer(q.question, filters)
+        latency = (time.perf_counter() - t0) * 1000
+        ranked = answerer.retriever.retrieve(q.question, MRR_DEPTH, filters, asker=answer.jurisdiction)
+        texts = [p.chunk.text for p in ranked]
+        docs = [p.chunk.doc_id for p in ranked]
+        results.append({
+            **q.extra,
+            "id": q.id,
+            "question": q.question,
+            "category": q.category or "uncategorised",
+            "answerable": q.answerable,
+            "abstained": answer.abstained,
+            "answer": answer.text,
+            "jurisdiction": answer.jurisdiction,
+            "citations": [{"n": c.n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "quote": c.quote,
+                           "start": c.start, "end": c.end} for c in answer.citations],
+            "passages": docs,
+            "passage_ids": [p.chunk.id for p in ranked],
+            "scores": score(q, answer, texts, docs),
+            "latency_ms": latency,
+        })
+    by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in results:
+        by_category[r["category"]].append(r)
+    return {
+        "summary": summarize(results),
+        "by_category": {cat: summarize(rs) for cat, rs in sorted(by_category.items())},
+        "results": results,
+    }
+
+
+def calibrate(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
+    """Fit the abstention rule on questions marked `answerable`.
+
+    The assistant abstains when best_relevance - coverage_weight * uncovered_share falls
+    below abstain_threshold. Both are chosen here to maximise balanced accuracy
+    (answerable answered, unanswerable abstained); among equally good cuts the middle
+    one is taken, the least sensitive to noise.
+    """
+    rated = [q for q in questions if q.answerable is not None]
+    if not any(q.answerable for q in rated) or all(q.answerable for q in rated):
+        raise AssistantError("calibration needs both answerable and unanswerable questions (field 'answerable')")
+    points = []  # (best, uncovered, other rule abstains, answerable)
+    for q in _progress(rated, quiet, "calibrate"):
+        best, uncovered, other = answerer.evidence_score(q.question, q.to_filters())
+        points.append((best, uncovered, other, bool(q.answerable)))
+
+    def balanced(weight: float, cut: float) -> float:
+        abstains = [other or best - weight * unc < cut for best, unc, other, _ in points]
+        pos = [a for a, p in zip(abstains, points, strict=True) if not p[3]]
+        neg = [a for a, p in zip(abstains, points, strict=True) if p[3]]
+        return (sum(pos) / len(pos) + sum(not a for a in neg) / len(neg)) / 2
+
+    best_fit = (-1.0, 0.0, 0.0)
+    for step in range(0, 21):
+        weight = step * 0.05
+        scores = sorted({b - weight * u for b, u, _, _ in points})
+        cuts = [(a + b) / 2 for a, b in zip(scores, scores[1:], strict=False)] or [scores[0]]
+        values = [balanced(weight, c) for c in cuts]
+        top = max(values)
+        if top > best_fit[0] + 1e-9:
+            plateau = [c for c, v in zip(cuts, values, strict=True) if v == top]
+            best_fit = (top, weight, plateau[len(plateau) // 2])
+    accuracy, weight, cut = best_fit
+    return {"abstain_threshold": round(cut, 4), "coverage_weight": round(weight, 2),
+            "balanced_accuracy": round(accuracy, 4), "n": len(points)}
+
+
+# ---------------------------------------------------------------- checking and comparing
+
+
+def check(summary: dict[str, Any], thresholds_path: Path) -> list[str]:
+    """Failures against evals/thresholds.toml ([floors] minimums, [ceilings] maximums)."""
+    try:
+        data = tomllib.loads(thresholds_path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise AssistantError(f"{thresholds_path}: file does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AssistantError(f"{thresholds_path}: TOML syntax error: {exc}") from None
+    failures = []
+    for key, floor in data.get("floors", {}).items():
+        value = summary.get(key)
+        if value is None or value < floor:
+            failures.append(f"{key} = {_fmt(value)} is below the floor {floor}")
+    for key, ceiling in data.get("ceilings", {}).items():
+        value = summary.get(key)
+        if value is None or value > ceiling:
+            failures.append(f"{key} = {_fmt(value)} is above the ceiling {ceiling}")
+    return failures
+
+
+def compare(new: dict[str, Any], old: dict[str, Any]) -> list[str]:
+    """Lines: per-metric deltas, then the questions that got worse."""
+    lines = ["metric                  old      new      delta"]
+    for key in SUMMARY_KEYS:
+        a, b = old.get("summary", {}).get(key), new["summary"].get(key)
+        if a is None and b is None:
+            continue
+        delta = (b - a) if a is not None and b is not None else None
+        worse = delta is not None and ((delta > 0) if key in LOWER_IS_BETTER else (delta < 0))
+        lines.append(f"{key:22} {_fmt(a):>8} {_fmt(b):>8} {_fmt(delta, signed=True):>9}" + ("  worse" if worse else ""))
+    before = {r["id"]: r for r in old.get("results", [])}
+    worse_rows = []
+    for r in new["results"]:
+        o = before.get(r["id"])
+        if not o:
+            continue
+        drops = [k for k, v in r["scores"].items() if k != "latency_ms" and v is not None
+                 and o["scores"].get(k) is not None and v < o["scores"][k]]
+        if drops:
+            worse_rows.append(f"  {r['id']}: {', '.join(drops)}")
+    lines.append(f"questions that got worse: {len(worse_rows)}")
+    lines.extend(worse_rows)
+    return lines
+
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 10:
+        return f"{value:+.0f}" if signed else f"{value:.0f}"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    lines = [f"{s['n']} questions"]
+    for key in SUMMARY_KEYS + ("false_abstention_rate",):
+        lines.append(f"  {key:22} {_fmt(s.get(key))}")
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], out_dir: Path, title: str) -> Path:
+    """report.md with tables, plus metrics_by_category.png and latency.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cats = report["by_category"]
+    shown = ["evidence_hit@5", "citation_precision", "fact_recall", "abstention_recall"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(cats)), 4))
+    width = 0.8 / len(shown)
+    for i, key in enumerate(shown):
+        values = [cats[c].get(key) if cats[c].get(key) is not None else math.nan for c in cats]
+        ax.bar([x + i * width for x in range(len(cats))], values, width, label=key)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(cats))], list(cats), rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Metrics per category")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out_dir / "metrics_by_category.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist([r["latency_ms"] for r in report["results"]], bins=30)
+    ax.set_xlabel("answer latency (ms)")
+    ax.set_ylabel("questions")
+    ax.set_title("Latency distribution")
+    fig.tight_layout()
+    fig.savefig(out_dir / "latency.png", dpi=110)
+    plt.close(fig)
+
+    lines = [f"# Evaluation: {title}", "", "## Summary", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {_fmt(report['summary'].get(k))} |" for k in SUMMARY_KEYS + ("n",)]
+    lines += ["", "## Per category", "", "| category | n | hit@5 | cit. precision | fact recall | abst. recall |",
+              "|---|---|---|---|---|---|"]
+    for c, s in cats.items():
+        lines.append(f"| {c} | {s['n']} | {_fmt(s['evidence_hit@5'])} | {_fmt(s['citation_precision'])} | "
+                     f"{_fmt(s['fact_recall'])} | {_fmt(s['abstention_recall'])} |")
+    lines += ["", "![metrics per category](metrics_by_category.png)", "", "![latency](latency.png)", "",
+              "## Questions that missed", ""]
+    for r in report["results"]:
+        bad = [k for k, v in r["scores"].items() if v is not None and v < 1]
+        if bad:
+            lines.append(f"- **{r['id']}** ({', '.join(bad)}): {r['question']}  \n  answer: {r['answer'][:300]}")
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    """`assistant eval`: see the command's --help."""
+    questions = load_questions(args.questions)  # validate everything before running anything
+    answerer = open_answerer(settings, args.retriever, on_build=lambda m: print(m, file=sys.stderr))
+    if args.calibrate:
+        result = calibrate(answerer, questions, quiet=args.quiet)
+        settings.home.mkdir(parents=True, exist_ok=True)
+        (settings.home / "calibration.json").write_text(
+            json.dumps({**result, "calibrated_on": str(args.questions)}, indent=2), "utf-8")
+        print(f"abstain_threshold {result['abstain_threshold']}, coverage_weight {result['coverage_weight']} "
+              f"(balanced accuracy {result['balanced_accuracy']} on {result['n']} questions) "
+              f"saved to {settings.home / 'calibration.json'}")
+        return 0
+    report = run(answerer, questions, quiet=args.quiet)
+    report["config"] = {"questions": str(args.questions), "retriever": args.retriever,
+                        "embed_model": settings.embed_model, "abstain_threshold": answerer.threshold,
+                        "coverage_weight": answerer.coverage_weight}
+    print(format_summary(report))
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
+    if args.report:
+        print(f"report: {write_report(report, args.report, str(args.questions))}")
+    if args.compare:
+        try:
+            old = json.loads(args.compare.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AssistantError(f"{args.compare}: cannot read an earlier report ({exc})") from None
+        print("\n".join(compare(report, old)))
+    if args.check:
+        failures = check(report["summary"], args.thresholds)
+        for f in failures:
+            print(f"below floor: {f}", file=sys.stderr)
+        if failures:
+            return 1
+        print(f"all floors in {args.thresholds} met")
+    return 0
