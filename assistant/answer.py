@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -25,11 +24,14 @@ from .retrieve import HybridRetriever, QueryEncoder, jurisdiction_weight, make_r
 from .text import content_words
 from .types import Answer, AssistantError, Chunk, Citation, Filters, Passage
 
-MAX_SENTENCES = 4
+MAX_SENTENCES = 4  # in an answer, counting the sentence that completes a very short one
+MAX_EVIDENCE = 2  # distinct evidence sentences chosen (tuned on evals/dev.jsonl: more lowers precision)
 CANDIDATE_PASSAGES = 8
 # relevance = W_SENTENCE*cos(question, sentence) + W_PASSAGE*cos(question, passage) + W_TERMS*term overlap
-W_SENTENCE, W_PASSAGE, W_TERMS = 0.5, 0.25, 0.25
+# (weights tuned on evals/dev.jsonl)
+W_SENTENCE, W_PASSAGE, W_TERMS = 0.6, 0.2, 0.2
 PROCEDURE_BONUS = 0.1  # a how-to question favours sentences that describe steps
+ANSWER_TYPE_BONUS = 0.1  # a when / how-many question favours sentences with a date / a figure
 KEEP_RATIO = 0.8  # further sentences must score at least this share of the best one
 SHORT = 40  # a sentence this short ("At the moment, no.") is followed by the next one for substance
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
@@ -84,10 +86,6 @@ class ExtractiveAnswerer:
         self.retriever = retriever or make_retriever(index, encoder=self.encode)
         self.threshold = settings.abstain_threshold if threshold is None else threshold
         self.coverage_weight = settings.coverage_weight if coverage_weight is None else coverage_weight
-
-    @cached_property
-    def vocabulary(self) -> frozenset[str]:
-        return frozenset(self.index.vocabulary)
 
     # ------------------------------------------------------------ public
 
@@ -167,12 +165,13 @@ class ExtractiveAnswerer:
         stems = self.index.stems
         weights: list[float] = []
         missing: list[int] = []
+        terms = [w for w in terms if lexical_tokens(w)]  # "outs" of "opt-outs" stems to a stopword
         for i, w in enumerate(terms):
-            tokens = lexical_tokens(w) or [w]
+            tokens = lexical_tokens(w)
             weights.append(max(self.index.idf(t) for t in tokens))
             if not all(t in stems for t in tokens):
                 missing.append(i)
-        if not missing:
+        if not missing or not weights:
             return 0.0
         vocab = self.index.vocabulary_vectors
         uncovered = 0.0
@@ -190,6 +189,7 @@ class ExtractiveAnswerer:
         # Places are matched by jurisdiction weighting, not as terms ("EU" vs "European").
         qterms = set(lexical_tokens(jur.strip_places(query)))
         howto = bool(_HOWTO_Q.search(query))
+        wants = _answer_type(query)
         out: list[Candidate] = []
         for p in passages:
             chunk = p.chunk
@@ -201,6 +201,7 @@ class ExtractiveAnswerer:
             passage_sim = float(p.dense) if p.dense is not None else float(np.max(sims))
             named = tuple(j for j in doc.jurisdictions if j != jur.OTHER)
             heading = chunk.section if chunk.section.endswith("?") and chunk.text.lstrip("# ").startswith(chunk.section) else ""
+            heading_places = tuple(jur.detect(chunk.section))
             for i, sent in enumerate(chunk.sentences):
                 text = doc.text[sent.start : sent.end]
                 rel = self._relevance(float(sims[i]), passage_sim, qterms, text)
@@ -209,7 +210,9 @@ class ExtractiveAnswerer:
                     rel = max(rel, self._relevance(float(self.encode(heading) @ qvec), passage_sim, qterms, heading))
                 if howto and _PROCEDURE.search(text):
                     rel += PROCEDURE_BONUS
-                places = tuple(jur.detect(text))
+                if wants is not None and wants.search(text):
+                    rel += ANSWER_TYPE_BONUS
+                places = tuple(jur.detect(text)) or heading_places
                 scope = chunk if not places else Chunk(chunk.id, chunk.doc_id, "", 0, 0, jurisdictions=places)
                 weight = jurisdiction_weight(scope, named, asker)
                 out.append(Candidate(chunk, sent.start, sent.end, vectors[i], rel, rel * weight, i))
@@ -229,8 +232,7 @@ class ExtractiveAnswerer:
         best = max((c.relevance for c in candidates), default=0.0)
         if best - self.coverage_weight * uncovered < self.threshold:
             return ""
-        top = [c for c in candidates[:MAX_SENTENCES]]
-        evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in top)
+        evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in candidates[:8])
         if _COUNT_Q.search(question) and not _NUMBERISH.search(evidence):
             return "They give no figure for that."
         if _DURATION_Q.search(question) and not _DURATION.search(evidence):
@@ -242,16 +244,21 @@ class ExtractiveAnswerer:
     def _unknown_names(self, question: str) -> list[str]:
         """Names in the question (TikTok, WhatsApp) that no document mentions."""
         names = []
+        question = jur.strip_places(question)
         for m in _NAME_TOKEN.finditer(question):
             token = m.group(1)
             before = question[: m.start()].rstrip()
             sentence_start = not before or before[-1] in ".!?\"“(:"
             if sentence_start and not re.search(r"[A-Z].*[A-Z]|[a-z][A-Z]", token):
                 continue  # an ordinary capitalised first word
-            if token in ("I", "AI") or token.casefold() in self.vocabulary or jur.detect(token):
+            if token in ("I", "AI") or jur.detect(token) or token.casefold() in _COMMON_CAPITALISED:
                 continue
-            if token.casefold() in _COMMON_CAPITALISED:
+            tokens = lexical_tokens(token)
+            if not tokens or all(t in self.index.stems for t in tokens):
                 continue
+            vocab = self.index.vocabulary_vectors
+            if len(vocab) and float(np.max(vocab @ self.encode(token))) >= NEAR_HIGH:
+                continue  # an abbreviation or spelling of a word the corpus has ("DMs")
             names.append(token)
         return names
 
@@ -259,7 +266,7 @@ class ExtractiveAnswerer:
         best = candidates[0]
         chosen = [best]
         for cand in candidates[1:]:
-            if len(chosen) >= MAX_SENTENCES:
+            if len(chosen) >= MAX_EVIDENCE:
                 break
             if cand.rank_score < KEEP_RATIO * best.rank_score or cand.relevance < self.threshold:
                 break
@@ -295,6 +302,17 @@ _COMMON_CAPITALISED = frozenset(
     "please hi hello thanks ok okay yes no also and but so if is are do does can could would should will what "
     "when where why how who which my our your their meta's".split()
 )
+
+
+def _answer_type(question: str) -> re.Pattern[str] | None:
+    """What a sentence must hold to answer the question's type, if it has one."""
+    if _COUNT_Q.search(question):
+        return _NUMBERISH
+    if _DURATION_Q.search(question):
+        return _DURATION
+    if _WHEN_Q.search(question):
+        return _DATEISH
+    return None
 
 
 def _next_sentence(cand: Candidate, candidates: list[Candidate]) -> Candidate | None:

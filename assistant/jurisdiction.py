@@ -87,7 +87,16 @@ def _compiled() -> list[tuple[str, re.Pattern[str]]]:
 def detect(text: str) -> list[str]:
     """Jurisdiction codes mentioned in text, in order of first mention."""
     found: list[tuple[int, str]] = []
-    for code, pattern in _compiled():
+    compiled = _compiled()
+    other = dict(compiled)[OTHER]
+    m = other.search(text)
+    if m:
+        found.append((m.start(), OTHER))
+        # "outside of Europe" speaks of other places, not of Europe; keep offsets stable.
+        text = other.sub(lambda x: " " * len(x.group()), text)
+    for code, pattern in compiled:
+        if code == OTHER:
+            continue
         m = pattern.search(text)
         if m:
             found.append((m.start(), code))
@@ -120,5 +129,5 @@ def name(code: str | None) -> str:
 def strip_places(text: str) -> str:
     """text with every jurisdiction mention removed ("I live in the United States" -> "I live in the ")."""
     for _, pattern in _compiled():
-        text = pattern.sub(" ", text)
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
     return text

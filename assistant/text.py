@@ -37,7 +37,8 @@ STOPWORDS = frozenset(
     their this that these those there here what which who whom whose when where why how can could
     would should will shall may might must not no yes so than too very just also about into over
     under out up down off any all some such own same other only again further then once am get got
-    let lets there's it's i'm i've don't doesn't isn't aren't can't won't""".split()
+    let lets there's it's i'm i've don't doesn't isn't aren't can't won't what's where's who's how's that's
+    after before during while since until because without within through against among per via whether""".split()
 )
 
 # Everyday words that say nothing about what a question is about ("what else happens").
@@ -45,7 +46,8 @@ GENERIC = frozenset(
     """else happen happens happened wait kind sure real put work works thing things stuff way ways lol want need know
     think make take give find see look tell say still now far much many lot really actually even ever every anything
     something nothing someone anyone everyone people person mean means going go gonna able like well new old just true
-    right use used using uses already yet get gets getting got please thanks hey hi okay ok between""".split()
+    right use used using uses already yet get gets getting got please thanks hey hi okay ok difference different
+    compare comparison mind matter part case example question""".split()
 )
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
