@@ -219,9 +219,13 @@ class ExtractiveAnswerer:
         out.sort(key=lambda c: -c.rank_score)
         return out
 
-    @staticmethod
-    def _relevance(similarity: float, passage_sim: float, qterms: set[str], text: str) -> float:
-        overlap = len(qterms & set(lexical_tokens(text))) / len(qterms) if qterms else 0.0
+    def _relevance(self, similarity: float, passage_sim: float, qterms: set[str], text: str) -> float:
+        """Sentence relevance; term overlap is IDF-weighted so rare words ("private") outweigh
+        the words every passage shares ("Meta", "AI")."""
+        overlap = 0.0
+        if qterms:
+            weights = {t: self.index.idf(t) for t in qterms}
+            overlap = sum(w for t, w in weights.items() if t in set(lexical_tokens(text))) / sum(weights.values())
         return W_SENTENCE * similarity + W_PASSAGE * passage_sim + W_TERMS * overlap
 
     def _abstain_reason(self, question: str, candidates: list[Candidate], uncovered: float) -> str | None:

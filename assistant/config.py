@@ -28,10 +28,10 @@ class Settings(BaseModel):
     # Abstain when the best evidence sentence scores below this. Calibrated on
     # evals/dev.jsonl with `assistant eval --calibrate` (see README); a value in
     # ASSISTANT_HOME/calibration.json, written by that command, takes precedence.
-    abstain_threshold: float = 0.1932
+    abstain_threshold: float = 0.2271
     # How much the share of a question the corpus has no words for lowers its evidence
     # score (calibrated together with abstain_threshold).
-    coverage_weight: float = 0.55
+    coverage_weight: float = 0.4
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

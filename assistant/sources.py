@@ -67,9 +67,12 @@ def load_manifest(corpus: Path) -> list[SourceEntry]:
     try:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", str(exc))
-        raise _problem(path, line, f"TOML syntax error: {message}") from None
+        # Python 3.11 puts the position in the message only: "... (at line 3, column 22)".
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if m:
+            message += f" (column {m.group(2)})"
+        raise _problem(path, int(m.group(1)) if m else None, f"TOML syntax error: {message}") from None
     unknown = set(data) - {"source"}
     if unknown:
         raise _problem(path, None, f"unknown table(s) {sorted(unknown)}; expected [[source]] entries")

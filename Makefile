@@ -1,0 +1,47 @@
+# Tasks named in the README. `make run` and `make test` set everything up themselves.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: install run serve refresh test eval calibrate lint format clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned: the CPU build on this disk, not a multi-GB CUDA download.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install          ## install, build the index, serve the chat on http://127.0.0.1:7860
+	$(VENV)/bin/assistant refresh
+	$(VENV)/bin/assistant serve
+
+refresh: install
+	$(VENV)/bin/assistant refresh
+
+test: install         ## unit, integration and golden-eval tests
+	$(PY) -m pytest -q
+
+eval: install         ## the eval set with a Markdown report; fails below evals/thresholds.toml
+	$(VENV)/bin/assistant eval --check --report reports/eval --json-out reports/eval/report.json
+
+calibrate: install    ## refit the abstention rule on the dev set (writes ASSISTANT_HOME/calibration.json)
+	$(VENV)/bin/assistant eval --questions evals/dev.jsonl --calibrate
+
+lint: install
+	$(VENV)/bin/ruff check assistant tests app.py
+	$(VENV)/bin/ruff format --check assistant tests app.py
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format assistant tests app.py
+	$(VENV)/bin/ruff check --fix assistant tests app.py
+
+clean:
+	rm -rf .assistant reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from assistant.chat import Conversation
+
+
+def test_follow_up_changes_place_but_keeps_topic(answerer):
+    chat = Conversation(answerer)
+    first = chat.ask("Can I opt out from the US?")
+    assert first.jurisdiction == "US" and not first.abstained
+    second = chat.ask("What about the UK?")
+    assert second.jurisdiction == "UK" and not second.abstained
+    assert any("UK" in c.quote for c in second.citations)
+
+
+def test_jurisdiction_persists_through_the_conversation(answerer):
+    chat = Conversation(answerer)
+    chat.ask("I live in Germany. Can I object to Meta training on my posts?")
+    follow = chat.ask("how do I do that?")
+    assert follow.jurisdiction == "EU" and not follow.abstained
+    assert any("Right to object" in c.quote or "EU" in c.quote or "Europe" in c.quote for c in follow.citations)
+    assert chat.is_follow_up("and what does the form ask for?")
+
+
+def test_new_topic_is_not_a_follow_up(answerer):
+    chat = Conversation(answerer)
+    chat.ask("Can I opt out from the US?")
+    assert not chat.is_follow_up("Are my private messages used for training Meta's AI models?")
+    answer = chat.ask("Are my private messages used for training Meta's AI models?")
+    assert chat.topic == "Are my private messages used for training Meta's AI models?"
+    assert not answer.abstained and answer.jurisdiction == "US"  # the place of the conversation is kept

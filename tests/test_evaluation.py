@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.evaluation import check, compare, load_questions, run, summarize
+from assistant.sources import load_corpus
+from assistant.text import normalize
+from assistant.types import AssistantError
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "evals" / "questions.jsonl"
+
+
+def _write(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": "a", "question": "ok"', r"q\.jsonl:2: bad JSON"),
+    ('{"id": "a"}', r"q\.jsonl:2: question: Field required"),
+    ('{"id": "a", "question": "x", "evidence": "not a list"}', r"q\.jsonl:2: evidence"),
+    ('{"id": "a", "question": "x", "filters": {"jurisdiction": "Atlantis"}}', r"q\.jsonl:2: filters\.jurisdiction"),
+    ('["a list"]', r"q\.jsonl:2: each line must be a JSON object"),
+    ('{"id": "first", "question": "again"}', r"q\.jsonl:2: duplicate id 'first' \(first at line 1\)"),
+])
+def test_malformed_lines_are_named_before_anything_runs(tmp_path, line, message):
+    path = _write(tmp_path, '{"id": "first", "question": "Can I opt out?"}', line)
+    with pytest.raises(AssistantError, match=message):
+        load_questions(path)
+
+
+def test_empty_file_is_an_error(tmp_path):
+    with pytest.raises(AssistantError, match="no questions"):
+        load_questions(_write(tmp_path, ""))
+
+
+def test_unknown_fields_are_kept_in_the_results(answerer, tmp_path):
+    path = _write(tmp_path, json.dumps({"id": "x", "question": "Can I opt out from the US?", "answerable": True,
+                                        "evidence": ["At the moment, no"], "facts": ["no"], "owner": "team-a"}))
+    report = run(answerer, load_questions(path))
+    result = report["results"][0]
+    assert result["owner"] == "team-a"
+    assert result["scores"]["evidence_hit@5"] == 1.0 and result["scores"]["fact_recall"] == 1.0
+    assert report["summary"]["n"] == 1
+
+
+def test_eval_set_is_well_formed_and_grounded_in_the_corpus():
+    questions = load_questions(QUESTIONS)
+    answerable = [q for q in questions if q.answerable]
+    assert len(answerable) >= 60 and len(questions) - len(answerable) >= 15
+    texts = [normalize(d.text) for d in load_corpus(ROOT / "corpus")]
+    for q in answerable:
+        assert q.category and q.evidence and q.sources
+        for e in q.evidence + (q.facts or []):
+            assert any(normalize(e) in t for t in texts), (q.id, e)
+
+
+def test_metrics_are_computed_over_questions_that_carry_the_field():
+    rows = [
+        {"answerable": True, "abstained": False, "latency_ms": 10.0,
+         "scores": {"evidence_hit@1": 1.0, "citation_precision": 0.5}},
+        {"answerable": False, "abstained": True, "latency_ms": 30.0, "scores": {}},
+        {"answerable": None, "abstained": True, "latency_ms": 20.0, "scores": {}},
+    ]
+    s = summarize(rows)
+    assert s["evidence_hit@1"] == 1.0 and s["citation_precision"] == 0.5 and s["fact_recall"] is None
+    assert s["abstention_precision"] == 1.0 and s["abstention_recall"] == 1.0
+    assert s["latency_p50_ms"] == 20.0 and s["n"] == 3
+
+
+def test_compare_lists_questions_that_got_worse():
+    old = {"summary": {"citation_precision": 0.9}, "results": [{"id": "a", "scores": {"citation_precision": 1.0}}]}
+    new = {"summary": {"citation_precision": 0.5}, "results": [{"id": "a", "scores": {"citation_precision": 0.5}}]}
+    lines = compare(new, old)
+    assert any(line.startswith("citation_precision") and "worse" in line for line in lines)
+    assert "  a: citation_precision" in lines
+
+
+def test_golden_eval_meets_the_floors(answerer, tmp_path):
+    """The eval set, through the real assistant, against evals/thresholds.toml (what CI gates on)."""
+    report = run(answerer, load_questions(QUESTIONS))
+    (tmp_path / "report.json").write_text(json.dumps(report["summary"], indent=2))
+    failures = check(report["summary"], ROOT / "evals" / "thresholds.toml")
+    assert not failures, failures
