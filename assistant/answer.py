@@ -46,10 +46,21 @@ _COUNT_Q = re.compile(r"\b(how (many|much)|what (percentage|share|number|amount|
 _DURATION_Q = re.compile(r"\bhow (long|quickly|soon|fast)\b", re.I)
 _DURATION = re.compile(r"\d|\b(minutes?|hours?|days?|weeks?|months?|years?|immediately|instantly)\b", re.I)
 _WHEN_Q = re.compile(r"^\s*(when|since when|what date|what day|by when)\b|\bwhat date\b", re.I)
-_NUMBERISH = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?|billions?|percent)\b", re.I)
-_DATEISH = re.compile(r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|minutes?|days?|weeks?|months?|years?)\b", re.I)
-_HOWTO_Q = re.compile(r"\b(how (do|can|would|should) (i|we|you|one|people|users)|how to|what steps|where (do|can) i|what do i (put|write|fill|need)|steps? to)\b", re.I)
-_PROCEDURE = re.compile(r"\b(go to|click|tap|select|visit|scroll|fill|submit|complete|input|enter|open|settings|form)\b|>", re.I)
+_NUMBERISH = re.compile(
+    r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?|billions?|percent)\b",
+    re.I,
+)
+_DATEISH = re.compile(
+    r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|minutes?|days?|weeks?|months?|years?)\b",
+    re.I,
+)
+_HOWTO_Q = re.compile(
+    r"\b(how (do|can|would|should) (i|we|you|one|people|users)|how to|what steps|where (do|can) i|what do i (put|write|fill|need)|steps? to)\b",
+    re.I,
+)
+_PROCEDURE = re.compile(
+    r"\b(go to|click|tap|select|visit|scroll|fill|submit|complete|input|enter|open|settings|form)\b|>", re.I
+)
 _NAME_TOKEN = re.compile(r"(?<![\w'’])([A-Z][a-z]*[A-Z][A-Za-z]*|[A-Z]{2,}[a-z]*|[A-Z][a-z]+)(?![\w'’])")
 
 
@@ -77,9 +88,15 @@ class Candidate:
 class ExtractiveAnswerer:
     """Answers from verbatim sentences of the indexed documents."""
 
-    def __init__(self, index: Index, settings: Settings, retriever: HybridRetriever | None = None,
-                 encoder: QueryEncoder | None = None, threshold: float | None = None,
-                 coverage_weight: float | None = None) -> None:
+    def __init__(
+        self,
+        index: Index,
+        settings: Settings,
+        retriever: HybridRetriever | None = None,
+        encoder: QueryEncoder | None = None,
+        threshold: float | None = None,
+        coverage_weight: float | None = None,
+    ) -> None:
         self.index = index
         self.settings = settings
         self.encode = encoder or QueryEncoder(index)
@@ -89,8 +106,14 @@ class ExtractiveAnswerer:
 
     # ------------------------------------------------------------ public
 
-    def answer(self, question: str, filters: Filters | None = None, top_k: int | None = None,
-               query: str | None = None, asker: str | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        query: str | None = None,
+        asker: str | None = None,
+    ) -> Answer:
         """Answer one question.
 
         Args:
@@ -126,8 +149,20 @@ class ExtractiveAnswerer:
         for n, cand in enumerate(chosen, start=1):
             doc = self.index.documents[cand.chunk.doc_id]
             quote = doc.text[cand.start : cand.end]
-            citations.append(Citation(n, doc.id, cand.chunk.id, quote, cand.start, cand.end, doc.title,
-                                      doc.publisher, doc.published, doc.url))
+            citations.append(
+                Citation(
+                    n,
+                    doc.id,
+                    cand.chunk.id,
+                    quote,
+                    cand.start,
+                    cand.end,
+                    doc.title,
+                    doc.publisher,
+                    doc.published,
+                    doc.url,
+                )
+            )
             parts.append(f"{_one_line(quote)} [{n}]")
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -200,7 +235,11 @@ class ExtractiveAnswerer:
             sims = vectors @ qvec
             passage_sim = float(p.dense) if p.dense is not None else float(np.max(sims))
             named = tuple(j for j in doc.jurisdictions if j != jur.OTHER)
-            heading = chunk.section if chunk.section.endswith("?") and chunk.text.lstrip("# ").startswith(chunk.section) else ""
+            heading = (
+                chunk.section
+                if chunk.section.endswith("?") and chunk.text.lstrip("# ").startswith(chunk.section)
+                else ""
+            )
             heading_places = tuple(jur.detect(chunk.section))
             for i, sent in enumerate(chunk.sentences):
                 text = doc.text[sent.start : sent.end]
@@ -252,7 +291,7 @@ class ExtractiveAnswerer:
         for m in _NAME_TOKEN.finditer(question):
             token = m.group(1)
             before = question[: m.start()].rstrip()
-            sentence_start = not before or before[-1] in ".!?\"“(:"
+            sentence_start = not before or before[-1] in '.!?"“(:'
             if sentence_start and not re.search(r"[A-Z].*[A-Z]|[a-z][A-Z]", token):
                 continue  # an ordinary capitalised first word
             if token in ("I", "AI") or jur.detect(token) or token.casefold() in _COMMON_CAPITALISED:
@@ -303,8 +342,8 @@ class ExtractiveAnswerer:
 
 
 _COMMON_CAPITALISED = frozenset(
-    "please hi hello thanks ok okay yes no also and but so if is are do does can could would should will what "
-    "when where why how who which my our your their meta's".split()
+    """please hi hello thanks ok okay yes no also and but so if is are do does can could would should will
+    what when where why how who which my our your their meta's""".split()
 )
 
 
@@ -351,8 +390,12 @@ def load_calibration(settings: Settings) -> tuple[float, float]:
         return settings.abstain_threshold, settings.coverage_weight
 
 
-def open_answerer(settings: Settings, retriever_kind: str = "hybrid", on_build: Callable[[str], None] | None = None,
-                  embedder: Embedder | None = None) -> ExtractiveAnswerer:
+def open_answerer(
+    settings: Settings,
+    retriever_kind: str = "hybrid",
+    on_build: Callable[[str], None] | None = None,
+    embedder: Embedder | None = None,
+) -> ExtractiveAnswerer:
     """The answerer over the live index, building the index first when there is none."""
     if not index_exists(settings):
         if on_build:

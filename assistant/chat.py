@@ -11,13 +11,16 @@ from .text import content_words
 from .types import Answer, Filters
 
 _FOLLOW_UP_START = re.compile(
-    r"^\s*(and|but|so|also|then|what about|how about|what if|same (for|in)|and (for|in|if)|in that case|ok(ay)?,?)\b", re.I
+    r"^\s*(and|but|so|also|then|what about|how about|what if|same (for|in)|and (for|in|if)|in that case|ok(ay)?,?)\b",
+    re.I,
 )
 _PRONOUN = re.compile(r"\b(it|that|this|them|they|there|those|these|so|one)\b", re.I)
 
 
 def _without_places(text: str) -> str:
-    return " ".join(w for w in text.split() if not jur.detect(w.strip("?.,!")) and not jur.detect(f"the {w.strip('?.,!')}"))
+    return " ".join(
+        w for w in text.split() if not jur.detect(w.strip("?.,!")) and not jur.detect(f"the {w.strip('?.,!')}")
+    )
 
 
 @dataclass

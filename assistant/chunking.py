@@ -100,7 +100,7 @@ def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
                     spans.append((a, b))
         if headings:
             first = (headings[0].start, spans[0][1]) if spans else (headings[0].start, headings[-1].end)
-            spans = [first] + spans[1:]
+            spans = [first, *spans[1:]]
         heading_ranges = [(h.start, h.end) for h in headings]
         for a, b in spans:
             body_text = text[a:b]

@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-
 from .config import Settings
 from .types import Answer, AssistantError, Filters
 
@@ -73,9 +72,11 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for doc_id in ids:
             print(f"  {label:8} {doc_id}")
-    print(f"Index {report.generation}: {len(report.added)} added, {len(report.changed)} changed, "
-          f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; {report.embedded_chunks} chunks embedded, "
-          f"{report.reused_chunks} reused ({report.seconds:.1f} s).")
+    print(
+        f"Index {report.generation}: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; {report.embedded_chunks} chunks embedded, "
+        f"{report.reused_chunks} reused ({report.seconds:.1f} s)."
+    )
     return 0
 
 
@@ -167,8 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="exit non-zero below the floors in evals/thresholds.toml")
     p.add_argument("--thresholds", type=Path, default=Path("evals/thresholds.toml"))
     p.add_argument("--compare", type=Path, metavar="OLD.json", help="print deltas against an earlier --json-out")
-    p.add_argument("--calibrate", action="store_true",
-                   help="fit the abstention threshold on these questions and save it under ASSISTANT_HOME")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit the abstention threshold on these questions and save it under ASSISTANT_HOME",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
@@ -196,5 +200,3 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
-
-

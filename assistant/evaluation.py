@@ -8,6 +8,7 @@ the report. Unknown fields are kept and copied into the per-question results.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import re
@@ -29,8 +30,18 @@ from .types import Answer, AssistantError, Filters
 HIT_KS = (1, 3, 5)
 MRR_DEPTH = 10
 SUMMARY_KEYS = (
-    "evidence_hit@1", "evidence_hit@3", "evidence_hit@5", "mrr", "citation_precision", "citation_recall",
-    "source_recall", "fact_recall", "abstention_precision", "abstention_recall", "latency_p50_ms", "latency_p95_ms",
+    "evidence_hit@1",
+    "evidence_hit@3",
+    "evidence_hit@5",
+    "mrr",
+    "citation_precision",
+    "citation_recall",
+    "source_recall",
+    "fact_recall",
+    "abstention_precision",
+    "abstention_recall",
+    "latency_p50_ms",
+    "latency_p95_ms",
 )
 LOWER_IS_BETTER = ("latency_p50_ms", "latency_p95_ms")
 
@@ -126,7 +137,9 @@ def score(q: EvalQuestion, answer: Answer, ranked: list[str], ranked_docs: list[
     s: dict[str, float | None] = {}
     evidence = q.evidence or []
     if evidence:
-        first = next((i for i, text in enumerate(ranked[:MRR_DEPTH]) if any(_contains(text, e) for e in evidence)), None)
+        first = next(
+            (i for i, text in enumerate(ranked[:MRR_DEPTH]) if any(_contains(text, e) for e in evidence)), None
+        )
         for k in HIT_KS:
             s[f"evidence_hit@{k}"] = float(first is not None and first < k)
         s["rr"] = 0.0 if first is None else 1.0 / (first + 1)
@@ -158,6 +171,7 @@ def percentile(values: list[float], p: float) -> float | None:
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     """The DESIGN.md summary keys over a list of per-question results."""
+
     def col(key: str) -> list[float]:
         return [r["scores"][key] for r in results if r["scores"].get(key) is not None]
 
@@ -176,7 +190,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     )
     summary["false_abstention_rate"] = (
         sum(r["abstained"] for r in rated if r["answerable"]) / max(1, sum(1 for r in rated if r["answerable"]))
-        if rated else None
+        if rated
+        else None
     )
     latencies = [r["latency_ms"] for r in results]
     summary["latency_p50_ms"] = percentile(latencies, 50)
@@ -208,22 +223,33 @@ def run(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool
         ranked = answerer.retriever.retrieve(q.question, MRR_DEPTH, filters, asker=answer.jurisdiction)
         texts = [p.chunk.text for p in ranked]
         docs = [p.chunk.doc_id for p in ranked]
-        results.append({
-            **q.extra,
-            "id": q.id,
-            "question": q.question,
-            "category": q.category or "uncategorised",
-            "answerable": q.answerable,
-            "abstained": answer.abstained,
-            "answer": answer.text,
-            "jurisdiction": answer.jurisdiction,
-            "citations": [{"n": c.n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "quote": c.quote,
-                           "start": c.start, "end": c.end} for c in answer.citations],
-            "passages": docs,
-            "passage_ids": [p.chunk.id for p in ranked],
-            "scores": score(q, answer, texts, docs),
-            "latency_ms": latency,
-        })
+        results.append(
+            {
+                **q.extra,
+                "id": q.id,
+                "question": q.question,
+                "category": q.category or "uncategorised",
+                "answerable": q.answerable,
+                "abstained": answer.abstained,
+                "answer": answer.text,
+                "jurisdiction": answer.jurisdiction,
+                "citations": [
+                    {
+                        "n": c.n,
+                        "doc_id": c.doc_id,
+                        "chunk_id": c.chunk_id,
+                        "quote": c.quote,
+                        "start": c.start,
+                        "end": c.end,
+                    }
+                    for c in answer.citations
+                ],
+                "passages": docs,
+                "passage_ids": [p.chunk.id for p in ranked],
+                "scores": score(q, answer, texts, docs),
+                "latency_ms": latency,
+            }
+        )
     by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in results:
         by_category[r["category"]].append(r)
@@ -260,15 +286,19 @@ def calibrate(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet
     for step in range(0, 21):
         weight = step * 0.05
         scores = sorted({b - weight * u for b, u, _, _ in points})
-        cuts = [(a + b) / 2 for a, b in zip(scores, scores[1:], strict=False)] or [scores[0]]
+        cuts = [(a + b) / 2 for a, b in itertools.pairwise(scores)] or [scores[0]]
         values = [balanced(weight, c) for c in cuts]
         top = max(values)
         if top > best_fit[0] + 1e-9:
             plateau = [c for c, v in zip(cuts, values, strict=True) if v == top]
             best_fit = (top, weight, plateau[len(plateau) // 2])
     accuracy, weight, cut = best_fit
-    return {"abstain_threshold": round(cut, 4), "coverage_weight": round(weight, 2),
-            "balanced_accuracy": round(accuracy, 4), "n": len(points)}
+    return {
+        "abstain_threshold": round(cut, 4),
+        "coverage_weight": round(weight, 2),
+        "balanced_accuracy": round(accuracy, 4),
+        "n": len(points),
+    }
 
 
 # ---------------------------------------------------------------- checking and comparing
@@ -310,8 +340,11 @@ def compare(new: dict[str, Any], old: dict[str, Any]) -> list[str]:
         o = before.get(r["id"])
         if not o:
             continue
-        drops = [k for k, v in r["scores"].items() if k != "latency_ms" and v is not None
-                 and o["scores"].get(k) is not None and v < o["scores"][k]]
+        drops = [
+            k
+            for k, v in r["scores"].items()
+            if k != "latency_ms" and v is not None and o["scores"].get(k) is not None and v < o["scores"][k]
+        ]
         if drops:
             worse_rows.append(f"  {r['id']}: {', '.join(drops)}")
     lines.append(f"questions that got worse: {len(worse_rows)}")
@@ -330,7 +363,7 @@ def _fmt(value: float | None, signed: bool = False) -> str:
 def format_summary(report: dict[str, Any]) -> str:
     s = report["summary"]
     lines = [f"{s['n']} questions"]
-    for key in SUMMARY_KEYS + ("false_abstention_rate",):
+    for key in (*SUMMARY_KEYS, "false_abstention_rate"):
         lines.append(f"  {key:22} {_fmt(s.get(key))}")
     return "\n".join(lines)
 
@@ -368,14 +401,28 @@ def write_report(report: dict[str, Any], out_dir: Path, title: str) -> Path:
     plt.close(fig)
 
     lines = [f"# Evaluation: {title}", "", "## Summary", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(report['summary'].get(k))} |" for k in SUMMARY_KEYS + ("n",)]
-    lines += ["", "## Per category", "", "| category | n | hit@5 | cit. precision | fact recall | abst. recall |",
-              "|---|---|---|---|---|---|"]
+    lines += [f"| {k} | {_fmt(report['summary'].get(k))} |" for k in (*SUMMARY_KEYS, "n")]
+    lines += [
+        "",
+        "## Per category",
+        "",
+        "| category | n | hit@5 | cit. precision | fact recall | abst. recall |",
+        "|---|---|---|---|---|---|",
+    ]
     for c, s in cats.items():
-        lines.append(f"| {c} | {s['n']} | {_fmt(s['evidence_hit@5'])} | {_fmt(s['citation_precision'])} | "
-                     f"{_fmt(s['fact_recall'])} | {_fmt(s['abstention_recall'])} |")
-    lines += ["", "![metrics per category](metrics_by_category.png)", "", "![latency](latency.png)", "",
-              "## Questions that missed", ""]
+        lines.append(
+            f"| {c} | {s['n']} | {_fmt(s['evidence_hit@5'])} | {_fmt(s['citation_precision'])} | "
+            f"{_fmt(s['fact_recall'])} | {_fmt(s['abstention_recall'])} |"
+        )
+    lines += [
+        "",
+        "![metrics per category](metrics_by_category.png)",
+        "",
+        "![latency](latency.png)",
+        "",
+        "## Questions that missed",
+        "",
+    ]
     for r in report["results"]:
         bad = [k for k, v in r["scores"].items() if v is not None and v < 1]
         if bad:
@@ -393,15 +440,22 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         result = calibrate(answerer, questions, quiet=args.quiet)
         settings.home.mkdir(parents=True, exist_ok=True)
         (settings.home / "calibration.json").write_text(
-            json.dumps({**result, "calibrated_on": str(args.questions)}, indent=2), "utf-8")
-        print(f"abstain_threshold {result['abstain_threshold']}, coverage_weight {result['coverage_weight']} "
-              f"(balanced accuracy {result['balanced_accuracy']} on {result['n']} questions) "
-              f"saved to {settings.home / 'calibration.json'}")
+            json.dumps({**result, "calibrated_on": str(args.questions)}, indent=2), "utf-8"
+        )
+        print(
+            f"abstain_threshold {result['abstain_threshold']}, coverage_weight {result['coverage_weight']} "
+            f"(balanced accuracy {result['balanced_accuracy']} on {result['n']} questions) "
+            f"saved to {settings.home / 'calibration.json'}"
+        )
         return 0
     report = run(answerer, questions, quiet=args.quiet)
-    report["config"] = {"questions": str(args.questions), "retriever": args.retriever,
-                        "embed_model": settings.embed_model, "abstain_threshold": answerer.threshold,
-                        "coverage_weight": answerer.coverage_weight}
+    report["config"] = {
+        "questions": str(args.questions),
+        "retriever": args.retriever,
+        "embed_model": settings.embed_model,
+        "abstain_threshold": answerer.threshold,
+        "coverage_weight": answerer.coverage_weight,
+    }
     print(format_summary(report))
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)

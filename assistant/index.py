@@ -89,8 +89,11 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             vectors = model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
 
@@ -125,7 +128,9 @@ def _chroma_client(settings: Settings) -> Any:
         url = urlparse(settings.chroma_url)
         try:
             return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https",
+                host=url.hostname or "127.0.0.1",
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
                 settings=chroma_settings,
             )
         except Exception as exc:
@@ -137,8 +142,13 @@ def _chroma_client(settings: Settings) -> Any:
 
 def _metadata(chunk: Chunk, doc: Document) -> dict[str, Any]:
     named = [j for j in doc.jurisdictions if j != "OTHER"]
-    meta: dict[str, Any] = {"doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end, "section": chunk.section,
-                            "general": not chunk.jurisdictions}
+    meta: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "start": chunk.start,
+        "end": chunk.end,
+        "section": chunk.section,
+        "general": not chunk.jurisdictions,
+    }
     if chunk.jurisdictions:
         meta["jurisdictions"] = list(chunk.jurisdictions)
     if named:
@@ -153,11 +163,15 @@ def _where(filters: Filters) -> dict[str, Any] | None:
         parts.append({"doc_id": {"$in": list(filters.sources)}})
     if filters.jurisdiction:
         j = filters.jurisdiction
-        parts.append({"$or": [
-            {"jurisdictions": {"$contains": j}},
-            {"general": True},
-            {"$and": [{"jurisdictions": {"$contains": "OTHER"}}, {"doc_named": {"$not_contains": j}}]},
-        ]})
+        parts.append(
+            {
+                "$or": [
+                    {"jurisdictions": {"$contains": j}},
+                    {"general": True},
+                    {"$and": [{"jurisdictions": {"$contains": "OTHER"}}, {"doc_named": {"$not_contains": j}}]},
+                ]
+            }
+        )
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"$and": parts}
@@ -188,8 +202,15 @@ def fingerprint(doc: Document) -> str:
 
 
 def _chunk_record(c: Chunk) -> dict[str, Any]:
-    return {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "section": c.section,
-            "jurisdictions": list(c.jurisdictions), "sentences": [[s.start, s.end] for s in c.sentences]}
+    return {
+        "id": c.id,
+        "doc_id": c.doc_id,
+        "start": c.start,
+        "end": c.end,
+        "section": c.section,
+        "jurisdictions": list(c.jurisdictions),
+        "sentences": [[s.start, s.end] for s in c.sentences],
+    }
 
 
 # ---------------------------------------------------------------- the live index
@@ -233,13 +254,18 @@ class Index:
             return []
         where = _where(filters) if filters else None
         try:
-            got = self.collection.query(query_embeddings=[vector.tolist()], n_results=n, where=where,
-                                        include=["distances"])
+            got = self.collection.query(
+                query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
+            )
         except Exception as exc:
-            raise AssistantError(f"the vector index is unavailable ({type(exc).__name__}); run 'assistant refresh'") from None
-        return [(self.chunks[self.position[cid]], 1.0 - float(dist))
-                for cid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0], strict=True)
-                if cid in self.position]
+            raise AssistantError(
+                f"the vector index is unavailable ({type(exc).__name__}); run 'assistant refresh'"
+            ) from None
+        return [
+            (self.chunks[self.position[cid]], 1.0 - float(dist))
+            for cid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0], strict=True)
+            if cid in self.position
+        ]
 
     def lexical_search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         """Best BM25 matches with a positive score, within the filters."""
@@ -308,13 +334,34 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
     for r in chunks_raw:
         doc = documents[r["doc_id"]]
         sentences = tuple(Sentence(a, b) for a, b in r["sentences"])
-        chunks.append(Chunk(id=r["id"], doc_id=r["doc_id"], text=doc.text[r["start"] : r["end"]], start=r["start"],
-                            end=r["end"], section=r["section"], jurisdictions=tuple(r["jurisdictions"]),
-                            sentences=sentences))
+        chunks.append(
+            Chunk(
+                id=r["id"],
+                doc_id=r["doc_id"],
+                text=doc.text[r["start"] : r["end"]],
+                start=r["start"],
+                end=r["end"],
+                section=r["section"],
+                jurisdictions=tuple(r["jurisdictions"]),
+                sentences=sentences,
+            )
+        )
         rows[r["id"]] = (row, row + len(sentences))
         row += len(sentences)
-    return Index(settings, state, documents, chunks, vectors, rows, bm25, collection, embedder,
-                 vocab["words"], vocab_vectors, vocab["document_frequency"])
+    return Index(
+        settings,
+        state,
+        documents,
+        chunks,
+        vectors,
+        rows,
+        bm25,
+        collection,
+        embedder,
+        vocab["words"],
+        vocab_vectors,
+        vocab["document_frequency"],
+    )
 
 
 # ---------------------------------------------------------------- building
@@ -345,15 +392,18 @@ def refresh_lock(settings: Settings, wait: bool = True) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise AssistantError(f"another refresh of {settings.index_dir} is running; try again when it ends") from None
+            raise AssistantError(
+                f"another refresh of {settings.index_dir} is running; try again when it ends"
+            ) from None
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def build(settings: Settings, documents: list[Document], embedder: Embedder | None = None,
-          force: bool = False) -> RefreshReport:
+def build(
+    settings: Settings, documents: list[Document], embedder: Embedder | None = None, force: bool = False
+) -> RefreshReport:
     """Bring the index in line with `documents`, re-embedding only what changed.
 
     Args:
@@ -384,8 +434,10 @@ def build(settings: Settings, documents: list[Document], embedder: Embedder | No
 
 def _complete(settings: Settings, state: dict[str, Any]) -> bool:
     gen_dir = settings.index_dir / state["generation"]
-    return all((gen_dir / name).exists() for name in ("documents.json", "chunks.json", "sentences.npy", "bm25",
-                                                   "vocabulary.json", "vocabulary.npy"))
+    return all(
+        (gen_dir / name).exists()
+        for name in ("documents.json", "chunks.json", "sentences.npy", "bm25", "vocabulary.json", "vocabulary.npy")
+    )
 
 
 def _diff(old: dict[str, Any] | None, documents: list[Document], model: str) -> RefreshReport:
@@ -405,7 +457,9 @@ def _diff(old: dict[str, Any] | None, documents: list[Document], model: str) -> 
     return report
 
 
-def _reusable(settings: Settings, old: dict[str, Any] | None, model: str) -> tuple[Any, dict[str, tuple[int, int]], np.ndarray | None]:
+def _reusable(
+    settings: Settings, old: dict[str, Any] | None, model: str
+) -> tuple[Any, dict[str, tuple[int, int]], np.ndarray | None]:
     """The old generation's collection and sentence vectors, if they were made by this model."""
     if not old or old.get("embed_model") != model or not _complete(settings, old):
         return None, {}, None
@@ -424,8 +478,9 @@ def _reusable(settings: Settings, old: dict[str, Any] | None, model: str) -> tup
     return collection, rows, vectors
 
 
-def _build_generation(settings: Settings, documents: list[Document], embedder: Embedder,
-                      old: dict[str, Any] | None, report: RefreshReport) -> None:
+def _build_generation(
+    settings: Settings, documents: list[Document], embedder: Embedder, old: dict[str, Any] | None, report: RefreshReport
+) -> None:
     import bm25s
 
     index_dir = settings.index_dir
@@ -488,8 +543,8 @@ def _build_generation(settings: Settings, documents: list[Document], embedder: E
         batch = chunks[i : i + step]
         collection.add(
             ids=[c.id for c in batch],
-            embeddings=np.stack([chunk_vectors[c.id] for c in batch]),  # type: ignore[arg-type]
-            metadatas=[_metadata(c, by_id[c.doc_id]) for c in batch],  # type: ignore[misc]
+            embeddings=np.stack([chunk_vectors[c.id] for c in batch]),
+            metadatas=[_metadata(c, by_id[c.doc_id]) for c in batch],
         )
 
     # Lexical index and the tables readers need.
@@ -508,10 +563,16 @@ def _build_generation(settings: Settings, documents: list[Document], embedder: E
         "collection": collection_name,
         "embed_model": embedder.name,
         "dim": int(dim),
-        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpus": str(settings.corpus),
-        "documents": {d.id: {"content_hash": d.content_hash, "fingerprint": fingerprint(d),
-                             "chunks": sum(1 for c in chunks if c.doc_id == d.id)} for d in documents},
+        "documents": {
+            d.id: {
+                "content_hash": d.content_hash,
+                "fingerprint": fingerprint(d),
+                "chunks": sum(1 for c in chunks if c.doc_id == d.id),
+            }
+            for d in documents
+        },
         "previous": old["generation"] if old else None,
     }
     _write_json(index_dir / STATE, state)  # the switch: readers see the new generation from here on
@@ -519,8 +580,9 @@ def _build_generation(settings: Settings, documents: list[Document], embedder: E
     report.generation = generation
 
 
-def _write_vocabulary(gen_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder,
-                      old_dir: Path | None) -> None:
+def _write_vocabulary(
+    gen_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder, old_dir: Path | None
+) -> None:
     """The corpus's words with their embeddings and document frequencies.
 
     The answerer uses them to tell whether a question's words are covered by the corpus

@@ -12,35 +12,85 @@ from functools import lru_cache
 OTHER = "OTHER"
 
 _EU_MEMBERS = {
-    "Austria": "Austrian", "Belgium": "Belgian", "Bulgaria": "Bulgarian", "Croatia": "Croatian",
-    "Cyprus": "Cypriot", "Czechia": "Czech", "Czech Republic": "Czech", "Denmark": "Danish",
-    "Estonia": "Estonian", "Finland": "Finnish", "France": "French", "Germany": "German",
-    "Greece": "Greek", "Hungary": "Hungarian", "Ireland": "Irish", "Italy": "Italian",
-    "Latvia": "Latvian", "Lithuania": "Lithuanian", "Luxembourg": "Luxembourgish",
-    "Malta": "Maltese", "Netherlands": "Dutch", "Holland": "Dutch", "Poland": "Polish",
-    "Portugal": "Portuguese", "Romania": "Romanian", "Slovakia": "Slovak", "Slovenia": "Slovenian",
-    "Spain": "Spanish", "Sweden": "Swedish",
+    "Austria": "Austrian",
+    "Belgium": "Belgian",
+    "Bulgaria": "Bulgarian",
+    "Croatia": "Croatian",
+    "Cyprus": "Cypriot",
+    "Czechia": "Czech",
+    "Czech Republic": "Czech",
+    "Denmark": "Danish",
+    "Estonia": "Estonian",
+    "Finland": "Finnish",
+    "France": "French",
+    "Germany": "German",
+    "Greece": "Greek",
+    "Hungary": "Hungarian",
+    "Ireland": "Irish",
+    "Italy": "Italian",
+    "Latvia": "Latvian",
+    "Lithuania": "Lithuanian",
+    "Luxembourg": "Luxembourgish",
+    "Malta": "Maltese",
+    "Netherlands": "Dutch",
+    "Holland": "Dutch",
+    "Poland": "Polish",
+    "Portugal": "Portuguese",
+    "Romania": "Romanian",
+    "Slovakia": "Slovak",
+    "Slovenia": "Slovenian",
+    "Spain": "Spanish",
+    "Sweden": "Swedish",
     # EEA members outside the EU fall under the same data-protection rules.
-    "Norway": "Norwegian", "Iceland": "Icelandic", "Liechtenstein": "Liechtensteiner",
+    "Norway": "Norwegian",
+    "Iceland": "Icelandic",
+    "Liechtenstein": "Liechtensteiner",
 }
 
 # code -> (display name, patterns). Patterns are case-insensitive unless marked (?-i:...).
 _TABLE: dict[str, tuple[str, list[str]]] = {
     "US": (
         "the United States",
-        [r"(?-i:\bU\.S\.A?\.?)", r"(?-i:\bUSA?\b)", r"\bunited states\b", r"(?<!latin )(?<!south )(?<!north )\bamerica\b",
-         r"\bamericans?\b", r"\b(?:the|from|in) us\b(?! to\b)", r"\bus[- ](?:users?|citizens?|residents?|based|accounts?)\b",
-         r"\bcalifornia\b", r"\btexas\b", r"\bnew york\b", r"\bflorida\b"],
+        [
+            r"(?-i:\bU\.S\.A?\.?)",
+            r"(?-i:\bUSA?\b)",
+            r"\bunited states\b",
+            r"(?<!latin )(?<!south )(?<!north )\bamerica\b",
+            r"\bamericans?\b",
+            r"\b(?:the|from|in) us\b(?! to\b)",
+            r"\bus[- ](?:users?|citizens?|residents?|based|accounts?)\b",
+            r"\bcalifornia\b",
+            r"\btexas\b",
+            r"\bnew york\b",
+            r"\bflorida\b",
+        ],
     ),
     "UK": (
         "the United Kingdom",
-        [r"(?-i:\bU\.?K\.?\b)", r"\bunited kingdom\b", r"\bbritain\b", r"\bbritish\b", r"\bengland\b",
-         r"\bscotland\b", r"\bwales\b", r"\bnorthern ireland\b", r"\b(?:the|from|in) uk\b", r"\buk[- ](?:users?|citizens?|residents?|based)\b"],
+        [
+            r"(?-i:\bU\.?K\.?\b)",
+            r"\bunited kingdom\b",
+            r"\bbritain\b",
+            r"\bbritish\b",
+            r"\bengland\b",
+            r"\bscotland\b",
+            r"\bwales\b",
+            r"\bnorthern ireland\b",
+            r"\b(?:the|from|in) uk\b",
+            r"\buk[- ](?:users?|citizens?|residents?|based)\b",
+        ],
     ),
     "EU": (
         "the EU",
-        [r"(?-i:\bE\.?U\.?\b)", r"\beuropean union\b", r"\beurope\b", r"\beuropeans?\b", r"\beea\b",
-         r"\b(?:the|from|in) eu\b", r"\beu[- ](?:users?|citizens?|residents?|based)\b"]
+        [
+            r"(?-i:\bE\.?U\.?\b)",
+            r"\beuropean union\b",
+            r"\beurope\b",
+            r"\beuropeans?\b",
+            r"\beea\b",
+            r"\b(?:the|from|in) eu\b",
+            r"\beu[- ](?:users?|citizens?|residents?|based)\b",
+        ]
         + [rf"\b{re.escape(c.lower())}\b" for c in _EU_MEMBERS]
         + [rf"\b{re.escape(d.lower())}s?\b" for d in set(_EU_MEMBERS.values()) if d not in {"Irish"}],
     ),
@@ -70,8 +120,12 @@ _TABLE: dict[str, tuple[str, list[str]]] = {
     "AE": ("the United Arab Emirates", [r"\buae\b", r"\bunited arab emirates\b", r"\bdubai\b"]),
     OTHER: (
         "other countries",
-        [r"\bother (?:countries|regions|nations|nationals|jurisdictions)\b", r"\boutside (?:of )?(?:europe|the eu)\b",
-         r"\brest of the world\b", r"\belsewhere\b"],
+        [
+            r"\bother (?:countries|regions|nations|nationals|jurisdictions)\b",
+            r"\boutside (?:of )?(?:europe|the eu)\b",
+            r"\brest of the world\b",
+            r"\belsewhere\b",
+        ],
     ),
 }
 

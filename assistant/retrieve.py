@@ -75,8 +75,14 @@ def jurisdiction_weight(chunk: Chunk, named_in_doc: tuple[str, ...], asker: str 
 class HybridRetriever:
     """Dense and lexical candidates fused by reciprocal rank, then weighted by jurisdiction."""
 
-    def __init__(self, index: Index, encoder: QueryEncoder | None = None, fetch: int = 30,
-                 use_dense: bool = True, use_lexical: bool = True) -> None:
+    def __init__(
+        self,
+        index: Index,
+        encoder: QueryEncoder | None = None,
+        fetch: int = 30,
+        use_dense: bool = True,
+        use_lexical: bool = True,
+    ) -> None:
         self.index = index
         self.dense = DenseRetriever(index, encoder)
         self.lexical = LexicalRetriever(index)

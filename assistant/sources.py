@@ -111,7 +111,9 @@ _FURNITURE_LINE = re.compile(
     re.IGNORECASE,
 )
 _GLUED_TAIL = re.compile(r"(?<=[.!?\u201d\"')])\s*(?:scroll (?:to )?top|back to top|related posts)\s*$", re.IGNORECASE)
-_EDITOR_NOTE = re.compile(r"^(?:editors?[\u2019']?s?[\u2019']? note|note from the editor|disclosure)\s*:", re.IGNORECASE)
+_EDITOR_NOTE = re.compile(
+    r"^(?:editors?[\u2019']?s?[\u2019']? note|note from the editor|disclosure)\s*:", re.IGNORECASE
+)
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -165,8 +167,17 @@ def _read_html(path: Path, raw: str) -> tuple[str, str, str]:
     """Main text (as Markdown, headings kept), title and date of an HTML page."""
     import trafilatura
 
-    text = trafilatura.extract(raw, output_format="markdown", include_comments=False, include_tables=True,
-                               favor_recall=True, with_metadata=False) or ""
+    text = (
+        trafilatura.extract(
+            raw,
+            output_format="markdown",
+            include_comments=False,
+            include_tables=True,
+            favor_recall=True,
+            with_metadata=False,
+        )
+        or ""
+    )
     meta = trafilatura.extract_metadata(raw)
     title = (meta.title if meta and meta.title else "") or ""
     date = (meta.date if meta and meta.date else "") or ""

@@ -99,7 +99,7 @@ def _wraps(text: str, nl: int) -> bool:
         return False
     if line.rstrip().endswith("?") or (len(line.strip()) < 60 and is_heading_line(line)):
         return False
-    return len(line) >= 60 and not nxt.lstrip()[:1].isupper() or len(line) >= 60 and line.rstrip()[-1:].isalnum()
+    return (len(line) >= 60 and not nxt.lstrip()[:1].isupper()) or (len(line) >= 60 and line.rstrip()[-1:].isalnum())
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

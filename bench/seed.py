@@ -31,9 +31,11 @@ def child(home: Path, *args: str) -> tuple[float, float]:
     """Run `assistant ...` as a new process: (wall seconds, peak RSS MB of that process)."""
     env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_CORPUS": str(ROOT / "corpus")}
     t0 = time.perf_counter()
-    wrapper = ("import resource, runpy, sys; sys.argv = ['assistant', *sys.argv[1:]];\n"
-               "try:\n    runpy.run_module('assistant', run_name='__main__')\n"
-               "finally:\n    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    wrapper = (
+        "import resource, runpy, sys; sys.argv = ['assistant', *sys.argv[1:]];\n"
+        "try:\n    runpy.run_module('assistant', run_name='__main__')\n"
+        "finally:\n    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+    )
     out = subprocess.run([sys.executable, "-c", wrapper, *args], env=env, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if out.returncode != 0:
@@ -77,13 +79,15 @@ def main() -> None:
                 t0 = time.perf_counter()
                 answerer.retriever.retrieve(q, 8)
                 retrieval.append((time.perf_counter() - t0) * 1000)
-                answerer.encode._cache.clear()  # noqa: SLF001 - measure with the query embedded each time
+                answerer.encode._cache.clear()
                 t0 = time.perf_counter()
                 answerer.answer(q)
                 whole.append((time.perf_counter() - t0) * 1000)
-                answerer.encode._cache.clear()  # noqa: SLF001
-            per_question[q] = {"retrieval_ms_median": round(statistics.median(retrieval), 1),
-                               "answer_ms_median": round(statistics.median(whole), 1)}
+                answerer.encode._cache.clear()
+            per_question[q] = {
+                "retrieval_ms_median": round(statistics.median(retrieval), 1),
+                "answer_ms_median": round(statistics.median(whole), 1),
+            }
         figures["warm"] = per_question
         figures["bench_process_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     finally:

@@ -45,8 +45,14 @@ def test_unknown_product_abstains_with_its_name(answerer):
 
 def test_every_citation_quote_is_the_document_slice(answerer):
     docs = answerer.index.documents
-    for q in ("Can I opt out from the US?", "How do I object in the EU?", "Are my private messages used?",
-              "When did Meta announce this?", "I live in Canada, what can I do?", "Can relatives' posts about me be used?"):
+    for q in (
+        "Can I opt out from the US?",
+        "How do I object in the EU?",
+        "Are my private messages used?",
+        "When did Meta announce this?",
+        "I live in Canada, what can I do?",
+        "Can relatives' posts about me be used?",
+    ):
         answer = answerer.answer(q)
         assert 1 <= len(answer.citations) <= 4
         for n, c in enumerate(answer.citations, start=1):
@@ -69,11 +75,14 @@ def test_filters_restrict_the_citations(answerer):
     assert {c.doc_id for c in answer.citations} <= {"ttcsirt-2024-meta-public-posts"}
 
 
-@pytest.mark.parametrize("question, message", [
-    ("", "the question is empty"),
-    ("   \n\t ", "the question is empty"),
-    ("x" * 100_000, "100,000 characters long; the limit is 2,000"),
-])
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("", "the question is empty"),
+        ("   \n\t ", "the question is empty"),
+        ("x" * 100_000, "100,000 characters long; the limit is 2,000"),
+    ],
+)
 def test_bad_questions_get_a_one_line_error(answerer, question, message):
     with pytest.raises(AssistantError, match=message):
         answerer.answer(question)

@@ -26,22 +26,33 @@ def _free_port() -> int:
 
 def _env(settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "ASSISTANT_AUTH"}
-    env.update(ASSISTANT_HOME=str(settings.home), ASSISTANT_CORPUS=str(settings.corpus), HF_HUB_OFFLINE="1",
-               GRADIO_ANALYTICS_ENABLED="False", NO_PROXY="127.0.0.1,localhost")
+    env.update(
+        ASSISTANT_HOME=str(settings.home),
+        ASSISTANT_CORPUS=str(settings.corpus),
+        HF_HUB_OFFLINE="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        NO_PROXY="127.0.0.1,localhost",
+    )
     return env
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
-    from tests.conftest import copy_corpus
     from assistant.config import Settings
+    from tests.conftest import copy_corpus
 
     base = tmp_path_factory.mktemp("app")
     settings = Settings(home=base / "home", corpus=copy_corpus(base / "corpus"))
     refresh(settings, embedder=embedder)
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=_env(settings),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT,
+        env=_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -66,7 +77,9 @@ def test_api_answer_matches_the_cli_json(server, capsys):
     settings, url = server
     client = Client(url, verbose=False)
     via_api = client.predict("Can I opt out from the US?", "", "", api_name="/ask")
-    main(["ask", "Can I opt out from the US?", "--json", "--home", str(settings.home), "--corpus", str(settings.corpus)])
+    main(
+        ["ask", "Can I opt out from the US?", "--json", "--home", str(settings.home), "--corpus", str(settings.corpus)]
+    )
     via_cli = json.loads(capsys.readouterr().out)
     assert via_api["text"] == via_cli["text"]
     assert [c["quote"] for c in via_api["citations"]] == [c["quote"] for c in via_cli["citations"]]
@@ -98,7 +111,13 @@ def test_out_of_corpus_question_is_shown_as_related_not_as_sources(server):
 
 def test_remote_bind_is_refused_without_auth(fresh):
     env = _env(fresh)
-    result = subprocess.run([sys.executable, "-m", "assistant", "serve", "--host", "0.0.0.0", "--port", str(_free_port())],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "serve", "--host", "0.0.0.0", "--port", str(_free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "refusing to serve on 0.0.0.0 without ASSISTANT_AUTH" in result.stderr

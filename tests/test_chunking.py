@@ -46,8 +46,11 @@ def test_every_sentence_is_addressable(fresh):
 
 
 _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=9)
-_sentence = st.builds(lambda ws, end: " ".join(ws).capitalize() + end, st.lists(_word, min_size=1, max_size=14),
-                      st.sampled_from([".", "?", "!", ""]))
+_sentence = st.builds(
+    lambda ws, end: " ".join(ws).capitalize() + end,
+    st.lists(_word, min_size=1, max_size=14),
+    st.sampled_from([".", "?", "!", ""]),
+)
 _paragraph = st.lists(_sentence, min_size=1, max_size=12).map(" ".join)
 _block = st.one_of(_paragraph, _sentence.map(lambda s: "# " + s), _sentence.map(lambda s: "  • " + s))
 

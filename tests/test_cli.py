@@ -14,10 +14,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(settings, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_HOME": str(settings.home), "ASSISTANT_CORPUS": str(settings.corpus),
-           "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, input=stdin,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "ASSISTANT_HOME": str(settings.home),
+        "ASSISTANT_CORPUS": str(settings.corpus),
+        "HF_HUB_OFFLINE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_ask_builds_the_index_on_first_use(fresh):
@@ -34,7 +45,10 @@ def test_bad_input_gets_one_line_and_leaves_the_index_untouched(fresh, embedder)
     state = (fresh.index_dir / "state.json").read_bytes()
 
     empty = run(fresh, "ask", "   ")
-    assert empty.returncode == 1 and empty.stderr.strip() == "error: the question is empty; ask something about the documents"
+    assert (
+        empty.returncode == 1
+        and empty.stderr.strip() == "error: the question is empty; ask something about the documents"
+    )
 
     huge = run(fresh, "ask", "why " * 25_000)
     assert huge.returncode == 1 and len(huge.stderr.strip().splitlines()) == 1 and "limit is 2,000" in huge.stderr
@@ -46,7 +60,9 @@ def test_bad_input_gets_one_line_and_leaves_the_index_untouched(fresh, embedder)
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     assert broken.stderr.startswith("error: ") and "sources.toml:" in broken.stderr
 
-    manifest.write_text(good.replace('path = "docs/cnet-2024-06-opt-out-meta-ai.txt"', 'path = "docs/nowhere.txt"'), "utf-8")
+    manifest.write_text(
+        good.replace('path = "docs/cnet-2024-06-opt-out-meta-ai.txt"', 'path = "docs/nowhere.txt"'), "utf-8"
+    )
     missing = run(fresh, "refresh")
     assert missing.returncode == 1 and "docs/nowhere.txt: file does not exist" in missing.stderr
 

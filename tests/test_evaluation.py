@@ -20,14 +20,17 @@ def _write(tmp_path: Path, *lines: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("line, message", [
-    ('{"id": "a", "question": "ok"', r"q\.jsonl:2: bad JSON"),
-    ('{"id": "a"}', r"q\.jsonl:2: question: Field required"),
-    ('{"id": "a", "question": "x", "evidence": "not a list"}', r"q\.jsonl:2: evidence"),
-    ('{"id": "a", "question": "x", "filters": {"jurisdiction": "Atlantis"}}', r"q\.jsonl:2: filters\.jurisdiction"),
-    ('["a list"]', r"q\.jsonl:2: each line must be a JSON object"),
-    ('{"id": "first", "question": "again"}', r"q\.jsonl:2: duplicate id 'first' \(first at line 1\)"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"id": "a", "question": "ok"', r"q\.jsonl:2: bad JSON"),
+        ('{"id": "a"}', r"q\.jsonl:2: question: Field required"),
+        ('{"id": "a", "question": "x", "evidence": "not a list"}', r"q\.jsonl:2: evidence"),
+        ('{"id": "a", "question": "x", "filters": {"jurisdiction": "Atlantis"}}', r"q\.jsonl:2: filters\.jurisdiction"),
+        ('["a list"]', r"q\.jsonl:2: each line must be a JSON object"),
+        ('{"id": "first", "question": "again"}', r"q\.jsonl:2: duplicate id 'first' \(first at line 1\)"),
+    ],
+)
 def test_malformed_lines_are_named_before_anything_runs(tmp_path, line, message):
     path = _write(tmp_path, '{"id": "first", "question": "Can I opt out?"}', line)
     with pytest.raises(AssistantError, match=message):
@@ -40,8 +43,19 @@ def test_empty_file_is_an_error(tmp_path):
 
 
 def test_unknown_fields_are_kept_in_the_results(answerer, tmp_path):
-    path = _write(tmp_path, json.dumps({"id": "x", "question": "Can I opt out from the US?", "answerable": True,
-                                        "evidence": ["At the moment, no"], "facts": ["no"], "owner": "team-a"}))
+    path = _write(
+        tmp_path,
+        json.dumps(
+            {
+                "id": "x",
+                "question": "Can I opt out from the US?",
+                "answerable": True,
+                "evidence": ["At the moment, no"],
+                "facts": ["no"],
+                "owner": "team-a",
+            }
+        ),
+    )
     report = run(answerer, load_questions(path))
     result = report["results"][0]
     assert result["owner"] == "team-a"
@@ -62,8 +76,12 @@ def test_eval_set_is_well_formed_and_grounded_in_the_corpus():
 
 def test_metrics_are_computed_over_questions_that_carry_the_field():
     rows = [
-        {"answerable": True, "abstained": False, "latency_ms": 10.0,
-         "scores": {"evidence_hit@1": 1.0, "citation_precision": 0.5}},
+        {
+            "answerable": True,
+            "abstained": False,
+            "latency_ms": 10.0,
+            "scores": {"evidence_hit@1": 1.0, "citation_precision": 0.5},
+        },
         {"answerable": False, "abstained": True, "latency_ms": 30.0, "scores": {}},
         {"answerable": None, "abstained": True, "latency_ms": 20.0, "scores": {}},
     ]

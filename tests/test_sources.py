@@ -40,7 +40,9 @@ def test_loose_files_are_indexed_with_their_own_title(fresh):
     (fresh.corpus / "docs" / "page.html").write_text(
         "<html><head><title>A help page</title><script>alert('x')</script></head>"
         "<body><article><h1>A help page</h1><p>You can object through the form in Settings. "
-        "The form asks for your email address and a reason.</p></article></body></html>", "utf-8")
+        "The form asks for your email address and a reason.</p></article></body></html>",
+        "utf-8",
+    )
     docs = {d.id: d for d in load_corpus(fresh.corpus)}
     assert docs["extra-notes"].title == "Notes on objecting"
     assert "object through the form" in docs["page"].text
