@@ -251,7 +251,9 @@ class ExtractiveAnswerer:
                     rel += PROCEDURE_BONUS
                 if wants is not None and wants.search(text):
                     rel += ANSWER_TYPE_BONUS
-                places = tuple(jur.detect(text)) or heading_places
+                # A heading that names a place scopes its sentences ("Can US users opt out?");
+                # a place mentioned in passing inside one of them does not.
+                places = heading_places or tuple(jur.detect(text))
                 scope = chunk if not places else Chunk(chunk.id, chunk.doc_id, "", 0, 0, jurisdictions=places)
                 weight = jurisdiction_weight(scope, named, asker)
                 out.append(Candidate(chunk, sent.start, sent.end, vectors[i], rel, rel * weight, i))

@@ -386,7 +386,7 @@ def write_report(report: dict[str, Any], out_dir: Path, title: str) -> Path:
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(cats))], list(cats), rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_title("Metrics per category")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(out_dir / "metrics_by_category.png", dpi=110)
     plt.close(fig)

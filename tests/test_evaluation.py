@@ -63,6 +63,23 @@ def test_unknown_fields_are_kept_in_the_results(answerer, tmp_path):
     assert report["summary"]["n"] == 1
 
 
+def test_report_writes_markdown_and_plots(answerer, tmp_path):
+    from assistant.evaluation import write_report
+
+    lines = [
+        json.dumps({"id": f"q{i}", "question": q, "category": c, "answerable": a})
+        for i, (q, c, a) in enumerate(
+            [("Can I opt out from the US?", "direct", True), ("Does TikTok train on my videos?", "none", False)]
+        )
+    ]
+    report = run(answerer, load_questions(_write(tmp_path, *lines)))
+    path = write_report(report, tmp_path / "out", "two questions")
+    text = path.read_text("utf-8")
+    assert "| abstention_recall | 1.000 |" in text and "| direct | 1 |" in text
+    for png in ("metrics_by_category.png", "latency.png"):
+        assert (tmp_path / "out" / png).read_bytes().startswith(b"\x89PNG")
+
+
 def test_eval_set_is_well_formed_and_grounded_in_the_corpus():
     questions = load_questions(QUESTIONS)
     answerable = [q for q in questions if q.answerable]
