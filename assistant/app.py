@@ -1,19 +1,31 @@
-"""The web chat (Gradio): streamed answers with their citations listed under them."""
+"""The web chat (Gradio): streamed answers whose every [n] opens the passage it came from.
+
+Layout: the conversation on the left, the sources of the latest answer on the right
+(below it on a phone). Everything shown from the documents is HTML-escaped first.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import ipaddress
+import json
 import os
 import re
 import socket
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import gradio as gr
+
+from . import jurisdiction as jur
 from .answer import ExtractiveAnswerer, open_answerer
 from .chat import Conversation
 from .config import Settings
-from .types import Answer, AssistantError, Filters
+from .types import Answer, AssistantError, Citation, Filters
 
 EXAMPLES = [
     "Can I opt out from the US?",
@@ -21,76 +33,286 @@ EXAMPLES = [
     "Are my private messages used to train Meta's AI?",
     "I live in Canada. What can I do?",
 ]
+AUTO = "auto"
+# Pieces sent back to back can reach the page in one frame and show up all at once;
+# a short pause between them lets the reader see the answer arrive (about 0.15 s in all).
+STREAM_PAUSE = 0.01
+JURISDICTION_CHOICES = [("Detect from my question", AUTO)] + [
+    (jur.name(code)[0].upper() + jur.name(code)[1:], code)
+    for code in ("US", "EU", "UK", "CA", "AU", "IN", "BR", "TT", "NZ", "JP", "NG", "ZA", "MX")
+]
+
+CSS = """
+.gradio-container {max-width: 1280px !important; margin: 0 auto;}
+#chat a.cite {font-weight: 600; text-decoration: none; padding: 0 2px; border-radius: 4px; background: #e8efff;}
+#chat .abstain {border-left: 4px solid #b0b0b0; padding-left: 8px; color: #444;}
+#sources .src-card {border: 1px solid #ddd; border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0;}
+#sources .src-card.active {border-color: #3b6fe0; box-shadow: 0 0 0 2px #c9d8ff;}
+#sources .src-card.related {background: #f6f6f6; border-style: dashed;}
+#sources .src-n {font-weight: 700; margin-right: 6px;}
+#sources .meta {font-size: 0.85em; color: #555; margin: 4px 0 6px 0;}
+#sources blockquote {margin: 6px 0; padding: 6px 10px; border-left: 3px solid #ccc; white-space: pre-wrap;}
+#sources mark {background: #ffe58a; padding: 0 1px;}
+#sources .doc {max-height: 55vh; overflow: auto; white-space: pre-wrap; font-size: 0.92em; border: 1px solid #eee;
+  padding: 8px; margin-top: 6px; background: #fcfcfc;}
+#sources .panel-head {font-weight: 600; margin-bottom: 8px;}
+#sources .panel-head.related {color: #666;}
+#status {font-size: 0.9em;}
+@media (max-width: 700px) { #sources .doc {max-height: 40vh;} }
+"""
+
+# Clicking [n] shows its card; opening "View document" scrolls the document to the mark.
+HEAD = """
+<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a.cite");
+  if (!link) return;
+  event.preventDefault();
+  const card = document.getElementById((link.getAttribute("href") || "").replace(/^#/, ""));
+  if (!card) return;
+  document.querySelectorAll("#sources .src-card.active").forEach((c) => c.classList.remove("active"));
+  card.classList.add("active");
+  card.scrollIntoView({behavior: "smooth", block: "start"});
+}, true);
+document.addEventListener("toggle", (event) => {
+  const details = event.target;
+  if (!details.classList || !details.classList.contains("viewdoc") || !details.open) return;
+  const box = details.querySelector(".doc");
+  const mark = details.querySelector("mark");
+  if (box && mark) box.scrollTop = mark.offsetTop - box.offsetTop - box.clientHeight / 3;
+}, true);
+</script>
+"""
 
 
-def _md(text: str) -> str:
-    """Document text shown as Markdown: escaped so nothing in it renders as HTML or markup."""
-    return re.sub(r"([\\`*_{}\[\]<>#|~])", r"\\\1", html.escape(" ".join(text.split()), quote=False))
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
 
 
-def render(answer: Answer) -> str:
-    """One chat message: the answer, then its numbered sources (or the related passages)."""
-    from .jurisdiction import name
-
-    body = re.sub(r"\[(\d+)\]", r"**[\1]**", _md(answer.text).replace("\\[", "[").replace("\\]", "]"))
-    lines = []
-    if answer.jurisdiction and not answer.abstained:
-        lines.append(f"*Answering for {name(answer.jurisdiction)}.*\n")
-    lines.append(body)
-    if answer.citations:
-        lines.append("\n**Sources**")
-        for c in answer.citations:
-            meta = ", ".join(_md(x) for x in (c.publisher, c.published) if x)
-            lines.append(f"{c.n}. *{_md(c.title)}*" + (f" ({meta})" if meta else "") + f"  \n   > {_md(c.quote)}")
-    elif answer.passages:
-        lines.append("\n**Related passages** (not an answer):")
-        for p in answer.passages[:3]:
-            lines.append(f"- {_md(p.chunk.text)[:220]}…")
-    return "\n".join(lines)
+def _md_text(text: str) -> str:
+    """Document text placed in a Markdown message: on one line, HTML-escaped, Markdown syntax neutralised."""
+    text = html.escape(" ".join(text.split()), quote=False)
+    text = re.sub(r"([\\`*_{}\[\]|~])", r"\\\1", text)
+    return re.sub(r"^([#>+-])", r"\\\1", text)
 
 
-def build_app(answerer: ExtractiveAnswerer) -> Any:
-    import gradio as gr
+def render_message(answer: Answer, turn: int) -> str:
+    """The chat message: the answer with clickable [n] markers (or the abstention)."""
+    if answer.abstained:
+        return (
+            f'<div class="abstain">ℹ️ <b>{html.escape(answer.text, quote=False)}</b><br>'
+            "<i>The nearest passages are listed under Sources as related reading, not as an answer.</i></div>"
+        )
+    body = _md_text(answer.text)
+    for c in answer.citations:
+        body = body.replace(
+            f"\\[{c.n}\\]",
+            f'<a class="cite" href="#src-{turn}-{c.n}" title="{esc(c.title)}">[{c.n}]</a>',
+        )
+    place = f"*Answering for {jur.name(answer.jurisdiction)}.*\n\n" if answer.jurisdiction else ""
+    return place + body
 
-    def respond(question: str, history: list[dict[str, Any]], state: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+
+def _meta_line(doc: Any) -> str:
+    parts = [doc.publisher, doc.published, doc.kind.replace("-", " ")]
+    places = ", ".join(jur.name(j) for j in doc.jurisdictions)
+    if places:
+        parts.append(f"about {places}")
+    line = " · ".join(esc(p) for p in parts if p)
+    if doc.url:
+        line += f' · <a href="{esc(doc.url)}" target="_blank" rel="noopener noreferrer">original</a>'
+    return line
+
+
+def _with_mark(text: str, start: int, end: int, offset: int, mark_id: str = "") -> str:
+    """text (which starts at document offset `offset`) with [start, end) wrapped in <mark>."""
+    a, b = max(0, start - offset), max(0, end - offset)
+    ident = f' id="{mark_id}"' if mark_id else ""
+    return f"{esc(text[:a])}<mark{ident}>{esc(text[a:b])}</mark>{esc(text[b:])}"
+
+
+def render_sources(answer: Answer | None, turn: int, answerer: ExtractiveAnswerer) -> str:
+    """The sources panel for one answer: a card per citation, or the related passages."""
+    if answer is None:
+        return '<div class="panel-head">Sources</div><p>Ask a question: its sources appear here.</p>'
+    docs = answerer.index.documents
+    if answer.abstained:
+        cards = ['<div class="panel-head related">Related passages: the documents do not answer this question</div>']
+        for i, p in enumerate(answer.passages[:3], start=1):
+            doc = docs[p.chunk.doc_id]
+            cards.append(
+                f'<div class="src-card related" id="rel-{turn}-{i}"><b>{esc(doc.title)}</b>'
+                f'<div class="meta">{_meta_line(doc)}</div><blockquote>{esc(p.chunk.text)}</blockquote></div>'
+            )
+        return "\n".join(cards)
+    chunks = {p.chunk.id: p.chunk for p in answer.passages}
+    cards = ['<div class="panel-head">Sources</div>']
+    for c in answer.citations:
+        cards.append(_citation_card(c, turn, docs, chunks, answerer))
+    return "\n".join(cards)
+
+
+def _citation_card(
+    c: Citation, turn: int, docs: dict[str, Any], chunks: dict[str, Any], answerer: ExtractiveAnswerer
+) -> str:
+    doc = docs[c.doc_id]
+    chunk = chunks.get(c.chunk_id) or answerer.index.chunks[answerer.index.position[c.chunk_id]]
+    passage = _with_mark(chunk.text, c.start, c.end, chunk.start)
+    whole = _with_mark(doc.text, c.start, c.end, 0, f"doc-{turn}-{c.n}")
+    return (
+        f'<div class="src-card" id="src-{turn}-{c.n}" data-start="{c.start}" data-end="{c.end}">'
+        f'<span class="src-n">[{c.n}]</span><b>{esc(doc.title)}</b>'
+        f'<div class="meta">{_meta_line(doc)}</div>'
+        f"<blockquote>{passage}</blockquote>"
+        f'<details class="viewdoc"><summary>View document</summary><div class="doc">{whole}</div></details>'
+        "</div>"
+    )
+
+
+def render_corpus(answerer: ExtractiveAnswerer) -> str:
+    state = answerer.index.state
+    rows = []
+    for doc in answerer.index.documents.values():
+        n = state.get("documents", {}).get(doc.id, {}).get("chunks", "")
+        rows.append(
+            f"<tr><td>{esc(doc.title)}</td><td>{esc(doc.publisher)}</td><td>{esc(doc.published or '-')}</td>"
+            f"<td>{esc(doc.kind)}</td><td>{n}</td></tr>"
+        )
+    return (
+        f"<p>Index built {esc(str(state.get('built_at', '?')))} with {esc(str(state.get('embed_model')))}.</p>"
+        "<table><tr><th>Document</th><th>Publisher</th><th>Published</th><th>Kind</th><th>Chunks</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+class FeedbackLog:
+    """Thumbs up/down, one JSON line each, appended to ASSISTANT_HOME/feedback.jsonl."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(self, answer: dict[str, Any], liked: bool) -> None:
+        record = {
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "rating": "up" if liked else "down",
+            "question": answer["question"],
+            "answer": answer["text"],
+            "abstained": answer["abstained"],
+            "jurisdiction": answer["jurisdiction"],
+            "citations": [
+                {k: c[k] for k in ("n", "doc_id", "chunk_id", "quote", "start", "end")} for c in answer["citations"]
+            ],
+        }
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(line)
+
+
+def build_app(answerer: ExtractiveAnswerer, feedback: FeedbackLog | None = None) -> Any:
+    settings = answerer.settings
+    feedback = feedback or FeedbackLog(settings.home / "feedback.jsonl")
+
+    def respond(
+        question: str,
+        history: list[dict[str, Any]],
+        state: dict[str, Any],
+        place: str,
+    ) -> Iterator[tuple[Any, ...]]:
         history = list(history or [])
-        history.append({"role": "user", "content": question})
-        conversation = Conversation(answerer, Filters(), state.get("topic"), state.get("jurisdiction"))
+        state = dict(state or {})
+        answers: list[dict[str, Any]] = list(state.get("answers", []))
+        history.append({"role": "user", "content": esc(question)})
+        fixed = None if place in (None, "", AUTO) else place
+        conversation = Conversation(
+            answerer, Filters(jurisdiction=fixed), state.get("topic"), state.get("jurisdiction")
+        )
         try:
             answer = conversation.ask(question)
         except AssistantError as exc:
-            history.append({"role": "assistant", "content": f"⚠️ {_md(str(exc))}"})
-            yield history, state, ""
+            history.append({"role": "assistant", "content": f"⚠️ {_md_text(str(exc))}"})
+            answers.append({})
+            yield history, {**state, "answers": answers}, "", gr.update(), gr.update()
             return
-        full = render(answer)
+        turn = len(answers)
+        message = render_message(answer, turn)
         history.append({"role": "assistant", "content": ""})
-        # Stream the reply in pieces so the first words show at once.
-        pieces = re.split(r"(?<=\s)", full)
-        step = max(1, len(pieces) // 20)
-        for i in range(0, len(pieces), step):
-            history[-1] = {"role": "assistant", "content": "".join(pieces[: i + step])}
-            yield history, conversation.state(), ""
-        history[-1] = {"role": "assistant", "content": full}
-        yield history, conversation.state(), ""
+        # Stream the reply word by word; the sources panel fills in with the last piece.
+        pieces = re.split(r"(?<=\s)", message)
+        step = max(1, len(pieces) // 15)
+        for i in range(step, len(pieces), step):
+            history[-1] = {"role": "assistant", "content": "".join(pieces[:i])}
+            yield history, state, "", gr.update(), gr.update()
+            time.sleep(STREAM_PAUSE)
+        history[-1] = {"role": "assistant", "content": message}
+        answers.append(answer.to_dict())
+        new_state = {**state, **conversation.state(), "answers": answers}
+        status = (
+            f"Answering for: **{jur.name(answer.jurisdiction)}**"
+            + (" (detected; change it in the menu)" if answer.jurisdiction and not fixed else "")
+            if answer.jurisdiction
+            else "Answering for: no particular place"
+        )
+        yield history, new_state, "", render_sources(answer, turn, answerer), status
+
+    def on_like(state: dict[str, Any], data: gr.LikeData) -> None:
+        answers = (state or {}).get("answers", [])
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn = int(index) // 2  # user, assistant, user, assistant...
+        if 0 <= turn < len(answers) and answers[turn]:
+            feedback.write(answers[turn], bool(data.liked))
 
     def ask_api(question: str, jurisdiction: str = "", sources: str = "") -> dict[str, Any]:
         """One answer as JSON, the same as `assistant ask --json`."""
-        from .jurisdiction import parse_code
-
-        code = parse_code(jurisdiction) if jurisdiction else None
-        filters = Filters(tuple(s for s in sources.split(",") if s.strip()), code)
+        code = jur.parse_code(jurisdiction) if jurisdiction else None
+        filters = Filters(tuple(s.strip() for s in sources.split(",") if s.strip()), code)
         return answerer.answer(question, filters).to_dict()
 
-    with gr.Blocks(title="Policy assistant", fill_height=True) as demo:
-        gr.Markdown("## Policy assistant\nAnswers quote the documents; every claim is numbered to its source.")
-        chatbot = gr.Chatbot(label="Conversation", height=520, sanitize_html=True, elem_id="chat")
-        state = gr.State({"topic": None, "jurisdiction": None})
-        box = gr.Textbox(placeholder="Ask about the documents…", show_label=False, max_lines=4, elem_id="question")
-        gr.Examples(EXAMPLES, inputs=box)
-        box.submit(respond, [box, chatbot, state], [chatbot, state, box], api_name="chat")
-        hidden_q = gr.Textbox(visible=False)
-        hidden_j = gr.Textbox(visible=False)
-        hidden_s = gr.Textbox(visible=False)
+    def clear() -> tuple[Any, ...]:
+        return [], {"topic": None, "jurisdiction": None, "answers": []}, render_sources(None, 0, answerer), ""
+
+    with gr.Blocks(title="Policy assistant", fill_height=False) as demo:
+        gr.Markdown(
+            "## Policy assistant\nAnswers quote the documents; click a number like **[1]** to see the "
+            "passage it came from."
+        )
+        state = gr.State({"topic": None, "jurisdiction": None, "answers": []})
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                with gr.Row():
+                    place = gr.Dropdown(
+                        JURISDICTION_CHOICES, value=AUTO, label="Answering for", elem_id="place", scale=1, min_width=200
+                    )
+                status = gr.Markdown("", elem_id="status")
+                chatbot = gr.Chatbot(
+                    label="Conversation",
+                    height="58vh",
+                    elem_id="chat",
+                    sanitize_html=True,
+                    feedback_options=("Like", "Dislike"),
+                )
+                box = gr.Textbox(
+                    placeholder="Ask about the documents…",
+                    show_label=False,
+                    max_lines=4,
+                    max_length=settings.max_question_chars,
+                    elem_id="question",
+                    submit_btn=True,
+                )
+                gr.Examples(EXAMPLES, inputs=box, label="Try")
+                new = gr.Button("New conversation", size="sm", variant="secondary")
+            with gr.Column(scale=2, min_width=300):
+                sources = gr.HTML(render_sources(None, 0, answerer), elem_id="sources")
+                with gr.Accordion("Documents in the index", open=False):
+                    gr.HTML(render_corpus(answerer), elem_id="corpus")
+        box.submit(respond, [box, chatbot, state, place], [chatbot, state, box, sources, status], api_name="chat")
+        chatbot.like(on_like, [state], None)
+        new.click(clear, None, [chatbot, state, sources, status], api_visibility="private")
+        chatbot.clear(clear, None, [chatbot, state, sources, status], api_visibility="private")
+        hidden_q, hidden_j, hidden_s = gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Textbox(visible=False)
         hidden_out = gr.JSON(visible=False)
         hidden_q.submit(ask_api, [hidden_q, hidden_j, hidden_s], hidden_out, api_name="ask")
     return demo
@@ -103,19 +325,30 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
-    """Run the web chat. A non-loopback host needs ASSISTANT_AUTH=user:password."""
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, no_auth: bool = False) -> int:
+    """Run the web chat. A non-loopback host needs ASSISTANT_AUTH=user:password (or --no-auth)."""
     auth = None
     if os.environ.get("ASSISTANT_AUTH"):
         user, _, password = os.environ["ASSISTANT_AUTH"].partition(":")
         if not user or not password:
             raise AssistantError("ASSISTANT_AUTH must look like user:password")
         auth = (user, password)
-    if not _is_loopback(host) and auth is None:
-        raise AssistantError(f"refusing to serve on {host} without ASSISTANT_AUTH=user:password (loopback needs none)")
+    if not _is_loopback(host) and auth is None and not no_auth:
+        raise AssistantError(
+            f"refusing to serve on {host} without ASSISTANT_AUTH=user:password (or --no-auth); loopback needs neither"
+        )
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     answerer = open_answerer(settings, on_build=print)
     demo = build_app(answerer)
     demo.queue(max_size=64, default_concurrency_limit=2)
-    demo.launch(server_name=host, server_port=port, auth=auth, show_error=False, footer_links=["api"])
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        show_error=False,
+        footer_links=["api"],
+        css=CSS,
+        head=HEAD,
+        max_file_size="1mb",
+    )
     return 0

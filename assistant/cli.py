@@ -121,10 +121,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return evaluation.main(_settings(args), args)
 
 
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from .evaluation import feedback_to_questions
+
+    settings = _settings(args)
+    rows = feedback_to_questions(settings.home / "feedback.jsonl", args.rating)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "a", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"{len(rows)} questions appended to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import serve
 
-    return serve(_settings(args), host=args.host, port=args.port)
+    return serve(_settings(args), host=args.host, port=args.port, no_auth=args.no_auth)
 
 
 # ---------------------------------------------------------------- parser
@@ -176,9 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("feedback", help="rated answers from the web chat")
+    fsub = p.add_subparsers(dest="feedback_command", required=True)
+    p = fsub.add_parser("export", parents=[common], help="rated answers as eval questions (JSON lines)")
+    p.add_argument("--out", type=Path, help="append to this eval file instead of printing")
+    p.add_argument("--rating", choices=("up", "down", "all"), default="all")
+    p.set_defaults(func=cmd_feedback_export)
+
     p = sub.add_parser("serve", parents=[common], help="the web chat (Gradio)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without ASSISTANT_AUTH")
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -476,3 +476,49 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(f"all floors in {args.thresholds} met")
     return 0
+
+
+# ---------------------------------------------------------------- feedback -> eval questions
+
+
+def feedback_to_questions(feedback_path: Path, rating: str = "all") -> list[dict[str, Any]]:
+    """Rated answers from the web chat as eval questions (the DESIGN.md format).
+
+    Thumbs up: the answer was right, so its citations become the evidence (or, for an
+    abstention, the question becomes an unanswerable one). Thumbs down: the question is
+    kept with `needs_review` and the rejected answer, for a maintainer to fill in.
+    The latest rating of a question wins.
+    """
+    import hashlib
+
+    try:
+        lines = feedback_path.read_text("utf-8").splitlines()
+    except FileNotFoundError:
+        raise AssistantError(f"{feedback_path}: no feedback yet (rate answers in the web chat first)") from None
+    latest: dict[str, dict[str, Any]] = {}
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            key = normalize(record["question"])
+        except (ValueError, KeyError, TypeError):
+            raise AssistantError(f"{feedback_path}:{n}: not a feedback record") from None
+        latest[key] = record
+    out = []
+    for key, r in latest.items():
+        if rating != "all" and r.get("rating") != rating:
+            continue
+        qid = "fb-" + hashlib.sha1(key.encode()).hexdigest()[:10]
+        row: dict[str, Any] = {"id": qid, "question": r["question"], "category": "feedback"}
+        if r.get("jurisdiction"):
+            row["filters"] = {"jurisdiction": r["jurisdiction"]}
+        if r.get("rating") == "up":
+            row["answerable"] = not r.get("abstained", False)
+            row["evidence"] = [c["quote"] for c in r.get("citations", [])]
+            row["sources"] = sorted({c["doc_id"] for c in r.get("citations", [])})
+        else:
+            row["needs_review"] = True
+            row["rejected_answer"] = r.get("answer", "")
+        out.append(row)
+    return out

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,3 +56,60 @@ def answerer(seed_settings: Settings, embedder: Embedder) -> ExtractiveAnswerer:
 def fresh(tmp_path: Path) -> Settings:
     """Settings with a private copy of the seed corpus and no index yet."""
     return Settings(home=tmp_path / "home", corpus=copy_corpus(tmp_path / "corpus"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "ASSISTANT_AUTH"}
+    env.update(
+        ASSISTANT_HOME=str(settings.home),
+        ASSISTANT_CORPUS=str(settings.corpus),
+        HF_HUB_OFFLINE="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        NO_PROXY="127.0.0.1,localhost",
+        **extra,
+    )
+    return env
+
+
+def start_server(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """`python app.py` on a free loopback port; returns the process and its URL once it accepts connections."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), *args],
+        cwd=ROOT,
+        env=env or server_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, f"http://127.0.0.1:{port}/"
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("server did not start in 120 s")
+
+
+@pytest.fixture(scope="session")
+def web(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder):
+    """The web chat served for real on 127.0.0.1 over its own copy of the seed index."""
+    base = tmp_path_factory.mktemp("web")
+    settings = Settings(home=base / "home", corpus=copy_corpus(base / "corpus"))
+    refresh(settings, embedder=embedder)
+    proc, url = start_server(settings)
+    yield settings, url
+    proc.terminate()
+    proc.wait(timeout=30)
