@@ -324,7 +324,14 @@ class ExtractiveAnswerer:
                 nxt = _next_sentence(cand, candidates)
                 if nxt is not None and all(c.start != nxt.start or c.chunk.id != nxt.chunk.id for c in chosen):
                     chosen.insert(chosen.index(cand) + 1, nxt)
-        return _group_by_passage(chosen)
+        grouped = _group_by_passage(chosen)
+        # When the evidence comes from documents of different dates, the newest speaks first.
+        docs = self.index.documents
+        dates = {c.chunk.doc_id: docs[c.chunk.doc_id].published for c in grouped}
+        if len(set(dates.values())) > 1 and all(dates.values()):
+            order = sorted(dict.fromkeys(c.chunk.doc_id for c in grouped), key=lambda d: dates[d], reverse=True)
+            grouped = [c for d in order for c in grouped if c.chunk.doc_id == d]
+        return grouped
 
     def _coverage_notice(self, asker: str | None, passages: list[Passage]) -> str:
         """Say so when the documents do not speak of the asker's jurisdiction."""
@@ -407,3 +414,51 @@ def open_answerer(
     encoder = QueryEncoder(idx)
     threshold, weight = load_calibration(settings)
     return ExtractiveAnswerer(idx, settings, make_retriever(idx, retriever_kind, encoder), encoder, threshold, weight)
+
+
+class LiveAnswerer:
+    """The answerer for whatever generation is live, for long-running processes (the web chat).
+
+    Each call to get() checks state.json (one stat, and a read only when it changed);
+    after a refresh the next question is answered from the new generation, while
+    questions already running finish on the old one.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        retriever_kind: str = "hybrid",
+        embedder: Embedder | None = None,
+        on_build: Callable[[str], None] | None = None,
+    ) -> None:
+        import threading
+
+        self.settings = settings
+        self.retriever_kind = retriever_kind
+        self._lock = threading.Lock()
+        self._current = open_answerer(settings, retriever_kind, on_build, embedder)
+        self._stamp = self._state_stamp()
+
+    def _state_stamp(self) -> int:
+        try:
+            return (self.settings.index_dir / "state.json").stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def get(self) -> ExtractiveAnswerer:
+        stamp = self._state_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    try:
+                        if (
+                            open_index(self.settings, self._current.index.embedder).generation
+                            != self._current.index.generation
+                        ):
+                            self._current = open_answerer(
+                                self.settings, self.retriever_kind, embedder=self._current.index.embedder
+                            )
+                        self._stamp = stamp
+                    except AssistantError:
+                        pass  # a broken or missing new generation: keep answering from the one we have
+        return self._current

@@ -22,7 +22,7 @@ from typing import Any
 import gradio as gr
 
 from . import jurisdiction as jur
-from .answer import ExtractiveAnswerer, open_answerer
+from .answer import ExtractiveAnswerer, LiveAnswerer
 from .chat import Conversation
 from .config import Settings
 from .types import Answer, AssistantError, Citation, Filters
@@ -180,7 +180,7 @@ def render_corpus(answerer: ExtractiveAnswerer) -> str:
         )
     return (
         f"<p>Index built {esc(str(state.get('built_at', '?')))} with {esc(str(state.get('embed_model')))}.</p>"
-        "<table><tr><th>Document</th><th>Publisher</th><th>Published</th><th>Kind</th><th>Chunks</th></tr>"
+        "<table><tr><th>Document</th><th>Publisher</th><th>Published</th><th>Fetched</th><th>Kind</th><th>Chunks</th></tr>"
         + "".join(rows)
         + "</table>"
     )
@@ -212,8 +212,8 @@ class FeedbackLog:
                 fh.write(line)
 
 
-def build_app(answerer: ExtractiveAnswerer, feedback: FeedbackLog | None = None) -> Any:
-    settings = answerer.settings
+def build_app(live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bool = False) -> Any:
+    settings = live.settings
     feedback = feedback or FeedbackLog(settings.home / "feedback.jsonl")
 
     def respond(
@@ -222,6 +222,7 @@ def build_app(answerer: ExtractiveAnswerer, feedback: FeedbackLog | None = None)
         state: dict[str, Any],
         place: str,
     ) -> Iterator[tuple[Any, ...]]:
+        answerer = live.get()
         history = list(history or [])
         state = dict(state or {})
         answers: list[dict[str, Any]] = list(state.get("answers", []))
@@ -269,10 +270,26 @@ def build_app(answerer: ExtractiveAnswerer, feedback: FeedbackLog | None = None)
         """One answer as JSON, the same as `assistant ask --json`."""
         code = jur.parse_code(jurisdiction) if jurisdiction else None
         filters = Filters(tuple(s.strip() for s in sources.split(",") if s.strip()), code)
-        return answerer.answer(question, filters).to_dict()
+        return live.get().answer(question, filters).to_dict()
 
     def clear() -> tuple[Any, ...]:
-        return [], {"topic": None, "jurisdiction": None, "answers": []}, render_sources(None, 0, answerer), ""
+        return [], {"topic": None, "jurisdiction": None, "answers": []}, render_sources(None, 0, live.get()), ""
+
+    def run_refresh() -> tuple[str, str]:
+        from .index import refresh
+
+        try:
+            report = refresh(settings, embedder=live.get().index.embedder)
+        except AssistantError as exc:
+            return f"Refresh failed: {esc(str(exc))}", render_corpus(live.get())
+        failed = "".join(f"<br>failed: {esc(i)}: {esc(r)}" for i, r in report.failed.items())
+        summary = (
+            "Nothing changed."
+            if report.nothing_changed
+            else f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed; "
+            f"{report.embedded_chunks} chunks embedded."
+        )
+        return summary + failed, render_corpus(live.get())
 
     with gr.Blocks(title="Policy assistant", fill_height=False) as demo:
         gr.Markdown(
@@ -305,9 +322,15 @@ def build_app(answerer: ExtractiveAnswerer, feedback: FeedbackLog | None = None)
                 gr.Examples(EXAMPLES, inputs=box, label="Try")
                 new = gr.Button("New conversation", size="sm", variant="secondary")
             with gr.Column(scale=2, min_width=300):
-                sources = gr.HTML(render_sources(None, 0, answerer), elem_id="sources")
+                sources = gr.HTML(render_sources(None, 0, live.get()), elem_id="sources")
                 with gr.Accordion("Documents in the index", open=False):
-                    gr.HTML(render_corpus(answerer), elem_id="corpus")
+                    corpus = gr.HTML(render_corpus(live.get()), elem_id="corpus")
+                    if admin:
+                        refresh_button = gr.Button("Refresh the corpus", size="sm", elem_id="refresh")
+                        refresh_note = gr.HTML("")
+                        refresh_button.click(
+                            run_refresh, None, [refresh_note, corpus], api_name="refresh", concurrency_limit=1
+                        )
         box.submit(respond, [box, chatbot, state, place], [chatbot, state, box, sources, status], api_name="chat")
         chatbot.like(on_like, [state], None)
         new.click(clear, None, [chatbot, state, sources, status], api_visibility="private")
@@ -315,6 +338,7 @@ def build_app(answerer: ExtractiveAnswerer, feedback: FeedbackLog | None = None)
         hidden_q, hidden_j, hidden_s = gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Textbox(visible=False)
         hidden_out = gr.JSON(visible=False)
         hidden_q.submit(ask_api, [hidden_q, hidden_j, hidden_s], hidden_out, api_name="ask")
+        demo.load(lambda: render_corpus(live.get()), None, corpus, api_visibility="private")
     return demo
 
 
@@ -325,7 +349,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, no_auth: bool = False) -> int:
+def serve(
+    settings: Settings, host: str = "127.0.0.1", port: int = 7860, no_auth: bool = False, admin: bool = False
+) -> int:
     """Run the web chat. A non-loopback host needs ASSISTANT_AUTH=user:password (or --no-auth)."""
     auth = None
     if os.environ.get("ASSISTANT_AUTH"):
@@ -338,8 +364,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, no_auth
             f"refusing to serve on {host} without ASSISTANT_AUTH=user:password (or --no-auth); loopback needs neither"
         )
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    answerer = open_answerer(settings, on_build=print)
-    demo = build_app(answerer)
+    live = LiveAnswerer(settings, on_build=print)
+    demo = build_app(live, admin=admin)
     demo.queue(max_size=64, default_concurrency_limit=2)
     demo.launch(
         server_name=host,

@@ -60,10 +60,18 @@ def format_answer(answer: Answer) -> str:
 # ---------------------------------------------------------------- commands
 
 
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def cmd_refresh(args: argparse.Namespace) -> int:
+    from .evaluation import affected_questions
     from .index import refresh
 
-    report = refresh(_settings(args), force=args.force)
+    report = refresh(_settings(args), force=args.force, strict=args.strict, fetch=not args.no_fetch)
+    for doc_id, reason in report.failed.items():
+        print(f"  failed    {doc_id}: {reason}")
     if report.nothing_changed:
         print(f"Nothing changed: {len(report.unchanged)} documents, 0 chunks embedded ({report.seconds:.1f} s).")
         return 0
@@ -71,12 +79,40 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         print(f"Re-embedding everything: {report.reason}.")
     for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for doc_id in ids:
-            print(f"  {label:8} {doc_id}")
+            print(f"  {label:9} {doc_id}")
+            for text in report.passages_added.get(doc_id, []):
+                print(f"      + {_short(text)}")
+            for text in report.passages_removed.get(doc_id, []):
+                print(f"      - {_short(text)}")
     print(
         f"Index {report.generation}: {len(report.added)} added, {len(report.changed)} changed, "
-        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; {report.embedded_chunks} chunks embedded, "
-        f"{report.reused_chunks} reused ({report.seconds:.1f} s)."
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, {len(report.failed)} failed; "
+        f"{report.embedded_chunks} chunks embedded, {report.reused_chunks} reused ({report.seconds:.1f} s)."
     )
+    if args.questions.exists():
+        affected = affected_questions(args.questions, report.touched)
+        if affected:
+            print(
+                f"Eval questions to re-check ({len(affected)}, run `assistant eval --only-affected`): "
+                + ", ".join(affected)
+            )
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from .sources import add_source
+
+    entry = add_source(
+        _settings(args).corpus,
+        args.target,
+        id=args.id,
+        title=args.title,
+        publisher=args.publisher,
+        published=args.published,
+        kind=args.kind,
+        jurisdictions=args.jurisdiction or [],
+    )
+    print(f"Added {entry.id!r} ({entry.path}) to the manifest; run `assistant refresh` to index it.")
     return 0
 
 
@@ -140,7 +176,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import serve
 
-    return serve(_settings(args), host=args.host, port=args.port, no_auth=args.no_auth)
+    return serve(_settings(args), host=args.host, port=args.port, no_auth=args.no_auth, admin=args.admin)
 
 
 # ---------------------------------------------------------------- parser
@@ -158,7 +194,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("refresh", parents=[common], help="index the corpus, re-embedding only what changed")
     p.add_argument("--force", action="store_true", help="build a new index generation even if nothing changed")
+    p.add_argument("--strict", action="store_true", help="stop, changing nothing, if any source fails")
+    p.add_argument("--no-fetch", action="store_true", help="do not fetch url sources; use their snapshots")
+    p.add_argument(
+        "--questions",
+        type=Path,
+        default=Path("evals/questions.jsonl"),
+        help="eval set whose affected questions are listed",
+    )
     p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("add", parents=[common], help="add a URL or a file to the manifest")
+    p.add_argument("target", metavar="URL|FILE")
+    p.add_argument("--id")
+    p.add_argument("--title")
+    p.add_argument("--publisher", default="")
+    p.add_argument("--published", default="")
+    p.add_argument("--kind", default="news", choices=("news", "help-page", "policy", "regulator", "advocacy", "other"))
+    p.add_argument("--jurisdiction", action="append", metavar="CODE")
+    p.set_defaults(func=cmd_add)
 
     def retrieval_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--source", action="append", metavar="ID", help="only these documents (repeatable)")
@@ -190,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit the abstention threshold on these questions and save it under ASSISTANT_HOME",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--only-affected", action="store_true", help="only the questions whose sources the last refresh changed"
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("feedback", help="rated answers from the web chat")
@@ -203,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without ASSISTANT_AUTH")
+    p.add_argument(
+        "--admin", action="store_true", help="show a 'Refresh the corpus' button (to everyone who can open the page)"
+    )
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -432,9 +432,36 @@ def write_report(report: dict[str, Any], out_dir: Path, title: str) -> Path:
     return path
 
 
+def affected_questions(path: Path, doc_ids: Iterable[str]) -> list[str]:
+    """Ids of the questions in `path` whose expected sources include any of doc_ids."""
+    touched = set(doc_ids)
+    try:
+        return [q.id for q in load_questions(path) if touched & set(q.sources or ())]
+    except AssistantError:
+        return []
+
+
+def last_touched(settings: Settings) -> list[str]:
+    """Documents added, changed or removed by the last refresh (from changes.jsonl)."""
+    path = settings.home / "changes.jsonl"
+    try:
+        last = path.read_text("utf-8").strip().splitlines()[-1]
+        record = json.loads(last)
+    except (OSError, IndexError, ValueError):
+        raise AssistantError(f"{path}: no refresh recorded yet; run 'assistant refresh'") from None
+    return [d["id"] for d in record.get("documents", []) if d.get("status") in ("added", "changed", "removed")]
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     """`assistant eval`: see the command's --help."""
     questions = load_questions(args.questions)  # validate everything before running anything
+    if getattr(args, "only_affected", False):
+        touched = set(last_touched(settings))
+        questions = [q for q in questions if touched & set(q.sources or ())]
+        if not questions:
+            print("No eval question depends on the documents the last refresh changed.")
+            return 0
+        print(f"{len(questions)} questions depend on the documents the last refresh changed: {sorted(touched)}")
     answerer = open_answerer(settings, args.retriever, on_build=lambda m: print(m, file=sys.stderr))
     if args.calibrate:
         result = calibrate(answerer, questions, quiet=args.quiet)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -198,6 +199,7 @@ def fingerprint(doc: Document) -> str:
     """Changes when the text or any metadata a citation shows changes."""
     meta = asdict(doc)
     meta.pop("text")
+    meta.pop("fetched")  # fetching again without a change is not a change
     return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
 
 
@@ -378,10 +380,42 @@ class RefreshReport:
     seconds: float = 0.0
     generation: str = ""
     reason: str = ""  # why everything was re-embedded, when it was
+    failed: dict[str, str] = field(default_factory=dict)  # id -> reason; their last indexed version is kept
+    passages_added: dict[str, list[str]] = field(default_factory=dict)  # changed doc id -> new passage texts
+    passages_removed: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def nothing_changed(self) -> bool:
         return not (self.added or self.changed or self.removed or self.reason)
+
+    @property
+    def touched(self) -> list[str]:
+        """Documents whose indexed text differs from before (what eval questions may depend on)."""
+        return sorted({*self.added, *self.changed, *self.removed})
+
+    def to_record(self) -> dict[str, Any]:
+        docs: list[dict[str, Any]] = [{"id": i, "status": "added"} for i in self.added]
+        docs += [
+            {
+                "id": i,
+                "status": "changed",
+                "passages_added": self.passages_added.get(i, []),
+                "passages_removed": self.passages_removed.get(i, []),
+            }
+            for i in self.changed
+        ]
+        docs += [{"id": i, "status": "removed"} for i in self.removed]
+        docs += [{"id": i, "status": "failed", "reason": r} for i, r in self.failed.items()]
+        docs += [{"id": i, "status": "unchanged"} for i in self.unchanged if i not in self.failed]
+        return {
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "generation": self.generation,
+            "reason": self.reason,
+            "embedded_chunks": self.embedded_chunks,
+            "reused_chunks": self.reused_chunks,
+            "seconds": round(self.seconds, 3),
+            "documents": docs,
+        }
 
 
 @contextlib.contextmanager
@@ -390,11 +424,18 @@ def refresh_lock(settings: Settings, wait: bool = True) -> Iterator[None]:
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.index_dir / "refresh.lock", "w") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise AssistantError(
-                f"another refresh of {settings.index_dir} is running; try again when it ends"
-            ) from None
+            if not wait:
+                raise AssistantError(
+                    f"another refresh of {settings.index_dir} is running; try again when it ends"
+                ) from None
+            print(
+                f"another refresh of {settings.index_dir} is running; waiting for it to end",
+                file=sys.stderr,
+                flush=True,
+            )
+            fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -493,6 +534,7 @@ def _build_generation(
 
     by_id = {d.id: d for d in documents}
     chunks = [c for d in documents for c in chunk_document(d)]
+    _passage_diff(settings, old, chunks, report)
     old_collection, old_rows, old_vectors = _reusable(settings, old, embedder.name)
 
     # Chunk vectors: reuse what the previous generation has for the same chunk id.
@@ -580,6 +622,35 @@ def _build_generation(
     report.generation = generation
 
 
+def _passage_diff(settings: Settings, old: dict[str, Any] | None, chunks: list[Chunk], report: RefreshReport) -> None:
+    """For each changed document: the passages it gained and lost."""
+    if not old or not report.changed:
+        return
+    try:
+        gen_dir = settings.index_dir / old["generation"]
+        old_docs = {d["id"]: d for d in json.loads((gen_dir / "documents.json").read_text("utf-8"))}
+        old_chunks = json.loads((gen_dir / "chunks.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    for doc_id in report.changed:
+        before = {r["id"]: old_docs[doc_id]["text"][r["start"] : r["end"]] for r in old_chunks if r["doc_id"] == doc_id}
+        after = {c.id: c.text for c in chunks if c.doc_id == doc_id}
+        report.passages_added[doc_id] = [t for i, t in after.items() if i not in before]
+        report.passages_removed[doc_id] = [t for i, t in before.items() if i not in after]
+
+
+def previous_documents(settings: Settings) -> dict[str, Document]:
+    """The documents of the live generation (what a failed source falls back to)."""
+    state = _load_state(settings)
+    if not state:
+        return {}
+    try:
+        raw = json.loads((settings.index_dir / state["generation"] / "documents.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {d["id"]: Document(**{**d, "jurisdictions": tuple(d["jurisdictions"])}) for d in raw}
+
+
 def _write_vocabulary(
     gen_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder, old_dir: Path | None
 ) -> None:
@@ -634,9 +705,51 @@ def status(settings: Settings) -> dict[str, Any] | None:
     return _load_state(settings)
 
 
-def refresh(settings: Settings, force: bool = False, embedder: Embedder | None = None) -> RefreshReport:
-    """Load the corpus (all or nothing) and bring the index in line with it."""
-    from .sources import load_corpus
+def refresh(
+    settings: Settings, force: bool = False, embedder: Embedder | None = None, strict: bool = False, fetch: bool = True
+) -> RefreshReport:
+    """Load (and fetch) the corpus and bring the index in line with it.
 
-    documents = load_corpus(settings.corpus)  # raises before anything is written
-    return build(settings, documents, embedder, force=force)
+    A source that fails (unreachable URL, unreadable file, bad manifest entry) is
+    reported and its last indexed version kept, so nothing is lost; with strict=True
+    any failure stops the refresh before anything is written. Raises AssistantError
+    when nothing at all could be indexed. Each refresh appends its report to
+    ASSISTANT_HOME/changes.jsonl.
+    """
+    from .sources import Fetcher, load_corpus
+
+    fetcher = Fetcher(settings.home / "fetch.json") if fetch else None
+    loaded = load_corpus(settings.corpus, fetcher=fetcher, strict=strict)
+    documents = list(loaded.documents)
+    if loaded.failed:
+        have = {d.id for d in documents}
+        previous = previous_documents(settings)
+        documents += [previous[i] for i in loaded.failed if i in previous and i not in have]
+    if not documents:
+        raise AssistantError("nothing could be indexed: " + "; ".join(loaded.failed.values()))
+    report = build(settings, documents, embedder, force=force)
+    report.failed = dict(loaded.failed)
+    if report.nothing_changed:
+        _update_fetch_times(settings, documents)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with open(settings.home / "changes.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(report.to_record(), ensure_ascii=False) + "\n")
+    return report
+
+
+def _update_fetch_times(settings: Settings, documents: list[Document]) -> None:
+    """A no-change refresh still records when each source was fetched (metadata only)."""
+    state = _load_state(settings)
+    if not state:
+        return
+    path = settings.index_dir / state["generation"] / "documents.json"
+    try:
+        stored = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    fetched = {d.id: d.fetched for d in documents if d.fetched}
+    if all(d.get("fetched", "") == fetched.get(d["id"], d.get("fetched", "")) for d in stored):
+        return
+    for d in stored:
+        d["fetched"] = fetched.get(d["id"], d.get("fetched", ""))
+    _write_json(path, stored)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import os
 import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -55,8 +58,13 @@ def _problem(path: Path, line: int | None, message: str) -> AssistantError:
     return AssistantError(f"{where}: {message}")
 
 
-def load_manifest(corpus: Path) -> list[SourceEntry]:
-    """Parse corpus/sources.toml (absent = no entries). Raises AssistantError naming file and line."""
+def load_manifest(corpus: Path, problems: dict[str, str] | None = None) -> list[SourceEntry]:
+    """Parse corpus/sources.toml (absent = no entries).
+
+    A syntax error raises AssistantError naming file and line. A bad entry (invalid
+    field, duplicate id) raises too, unless `problems` is given: then it is recorded
+    there (key: the entry's id or position) and skipped, and the other entries load.
+    """
     path = corpus / MANIFEST
     if not path.exists():
         return []
@@ -84,19 +92,26 @@ def load_manifest(corpus: Path) -> list[SourceEntry]:
     first_line: dict[str, int] = {}
     for n, item in enumerate(items):
         line = lines[n] if n < len(lines) else None
+        label = str(item.get("id", f"#{n + 1}")) if isinstance(item, dict) else f"#{n + 1}"
         try:
             entry = SourceEntry.model_validate(item)
+            if entry.id in first_line:
+                raise _problem(path, line, f"duplicate id {entry.id!r} (first at line {first_line[entry.id]})")
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "entry"
-            label = item.get("id", f"#{n + 1}") if isinstance(item, dict) else f"#{n + 1}"
-            raise _problem(path, line, f"source {label!r}: {field}: {err['msg']}") from None
+            error = _problem(path, line, f"source {label!r}: {field}: {err['msg']}")
         except ValueError as exc:  # from jurisdiction.parse_code
-            raise _problem(path, line, f"source {item.get('id')!r}: {exc}") from None
-        if entry.id in first_line:
-            raise _problem(path, line, f"duplicate id {entry.id!r} (first at line {first_line[entry.id]})")
-        first_line[entry.id] = line or 0
-        entries.append(entry)
+            error = _problem(path, line, f"source {label!r}: {exc}")
+        except AssistantError as exc:
+            error = exc
+        else:
+            first_line[entry.id] = line or 0
+            entries.append(entry)
+            continue
+        if problems is None:
+            raise error
+        problems[label if label not in problems else f"{label}@{line}"] = str(error)
     return entries
 
 
@@ -271,22 +286,40 @@ def _loose_files(corpus: Path, taken: Iterable[str]) -> list[str]:
     return found
 
 
-def load_corpus(corpus: Path) -> list[Document]:
+@dataclass
+class LoadedCorpus:
+    documents: list[Document]
+    failed: dict[str, str]  # document id (or entry label) -> one-line reason
+
+
+def load_corpus(corpus: Path, fetcher: Fetcher | None = None, strict: bool = True) -> LoadedCorpus:
     """Every document of the corpus: manifest entries first, then loose files.
 
-    Raises AssistantError listing each unreadable input on its own line; nothing is
-    returned half-loaded.
+    Entries with a `url` are fetched first when a fetcher is given; a failed fetch
+    leaves the last snapshot in place and is reported. With strict=True any failure
+    raises AssistantError (one line per failure); otherwise failures are returned
+    beside the documents that did load. A manifest syntax error always raises.
     """
     if not corpus.is_dir():
         raise AssistantError(f"{corpus}: corpus folder does not exist")
-    entries = load_manifest(corpus)
+    failed: dict[str, str] = {}
+    entries = load_manifest(corpus, None if strict else failed)
     docs: list[Document] = []
-    problems: list[str] = []
     for entry in entries:
+        fetched = ""
+        if entry.url and fetcher is not None:
+            try:
+                fetched = fetcher.fetch(entry, corpus)
+            except AssistantError as exc:
+                failed[entry.id] = f"{exc} (kept the last snapshot)"
+                fetched = fetcher.last_fetched(entry.id)
+        elif fetcher is not None:
+            fetched = fetcher.last_fetched(entry.id)
         try:
-            docs.append(read_document(corpus, entry.path, entry))
+            doc = read_document(corpus, entry.path, entry)
+            docs.append(replace(doc, fetched=fetched) if fetched else doc)
         except AssistantError as exc:
-            problems.append(str(exc))
+            failed[entry.id] = str(exc) if entry.id not in failed else f"{failed[entry.id]}; {exc}"
     ids = {e.id for e in entries}
     for rel in _loose_files(corpus, (e.path for e in entries)):
         doc_id = _slug(rel.removeprefix("docs/"))
@@ -296,9 +329,180 @@ def load_corpus(corpus: Path) -> list[Document]:
         try:
             docs.append(read_document(corpus, rel, None, doc_id))
         except AssistantError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise AssistantError("\n".join(problems))
-    if not docs:
+            failed[doc_id] = str(exc)
+    if fetcher is not None:
+        fetcher.save()
+    if failed and strict:
+        raise AssistantError("\n".join(failed.values()))
+    if not docs and not failed:
         raise AssistantError(f"{corpus}: no documents found (add files to {docs_dir(corpus)} or entries to {MANIFEST})")
-    return docs
+    return LoadedCorpus(docs, failed)
+
+
+# ---------------------------------------------------------------- fetching
+
+USER_AGENT = "policy-assistant/0.1 (corpus refresh; +https://example.invalid/policy-assistant)"
+MAX_BYTES = 5_000_000
+TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+
+
+class Fetcher:
+    """Fetches `url` sources into their local snapshots, politely and within limits.
+
+    Remembers ETag / Last-Modified per source in ASSISTANT_HOME/fetch.json so an
+    unchanged page costs a 304, and records when each source was last fetched.
+    """
+
+    def __init__(self, state_path: Path, timeout: float = 10.0, max_bytes: int = MAX_BYTES) -> None:
+        self.state_path = state_path
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        try:
+            self.state: dict[str, dict[str, str]] = json.loads(state_path.read_text("utf-8"))
+        except (OSError, ValueError):
+            self.state = {}
+
+    def last_fetched(self, source_id: str) -> str:
+        return self.state.get(source_id, {}).get("fetched_at", "")
+
+    def fetch(self, entry: SourceEntry, corpus: Path) -> str:
+        """Fetch entry.url into corpus/entry.path; returns the fetch time. AssistantError on failure."""
+        import httpx
+
+        if Path(entry.path).suffix.lower() not in (".md", ".txt"):
+            raise AssistantError(f"source {entry.id!r}: a url source needs a .md or .txt path for its snapshot")
+        known = self.state.get(entry.id, {}) if self.state.get(entry.id, {}).get("url") == entry.url else {}
+        headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9"}
+        if known.get("etag"):
+            headers["If-None-Match"] = known["etag"]
+        if known.get("last_modified"):
+            headers["If-Modified-Since"] = known["last_modified"]
+        snapshot = corpus / entry.path
+        try:
+            with (
+                httpx.Client(timeout=self.timeout, follow_redirects=True, max_redirects=5) as client,
+                client.stream("GET", entry.url, headers=headers) as response,
+            ):
+                if response.status_code == 304 and snapshot.exists():
+                    return self._remember(entry, known.get("etag", ""), known.get("last_modified", ""))
+                if response.status_code >= 400:
+                    raise AssistantError(f"{entry.url}: HTTP {response.status_code}")
+                kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if kind and kind not in TEXT_TYPES:
+                    raise AssistantError(f"{entry.url}: not a web page (content type {kind})")
+                length = int(response.headers.get("content-length") or 0)
+                if length > self.max_bytes:
+                    raise AssistantError(f"{entry.url}: page is {length:,} bytes; the limit is {self.max_bytes:,}")
+                body = bytearray()
+                for part in response.iter_bytes():
+                    body.extend(part)
+                    if len(body) > self.max_bytes:
+                        raise AssistantError(f"{entry.url}: page is larger than the limit of {self.max_bytes:,} bytes")
+                etag = response.headers.get("etag", "")
+                modified = response.headers.get("last-modified", "")
+                encoding = response.encoding or "utf-8"
+        except httpx.TooManyRedirects:
+            raise AssistantError(f"{entry.url}: too many redirects (a redirect loop?)") from None
+        except httpx.TimeoutException:
+            raise AssistantError(f"{entry.url}: timed out after {self.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise AssistantError(f"{entry.url}: unreachable ({type(exc).__name__})") from None
+        if b"\x00" in bytes(body[:4096]):
+            raise AssistantError(f"{entry.url}: binary content, not a web page")
+        raw = bytes(body).decode(encoding, errors="replace")
+        text = raw if kind == "text/plain" else _read_html(snapshot, raw)[0]
+        text = clean_text(text, entry.title)
+        if not text.strip():
+            raise AssistantError(f"{entry.url}: no main text found on the page")
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        tmp = snapshot.with_name(snapshot.name + ".tmp")
+        tmp.write_text(text + "\n", "utf-8")
+        os.replace(tmp, snapshot)  # a person sees the change with `git diff corpus/`
+        return self._remember(entry, etag, modified)
+
+    def _remember(self, entry: SourceEntry, etag: str, modified: str) -> str:
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.state[entry.id] = {"url": entry.url, "etag": etag, "last_modified": modified, "fetched_at": now}
+        return now
+
+    def save(self) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1), "utf-8")
+        os.replace(tmp, self.state_path)
+
+
+def add_source(
+    corpus: Path,
+    target: str,
+    *,
+    id: str | None = None,
+    title: str | None = None,
+    publisher: str = "",
+    published: str = "",
+    kind: str = "news",
+    jurisdictions: Iterable[str] = (),
+) -> SourceEntry:
+    """Append a [[source]] for a URL or a local file to corpus/sources.toml.
+
+    A URL gets a snapshot path docs/<id>.md, filled by the next refresh. A file outside
+    the corpus is copied into corpus/docs/. The manifest is rewritten atomically and
+    only when the new entry validates.
+    """
+    import shutil
+    from urllib.parse import urlparse
+
+    is_url = urlparse(target).scheme in ("http", "https")
+    if not is_url and not Path(target).is_file():
+        raise AssistantError(f"{target}: not a URL (http/https) and not an existing file")
+    stem = (
+        urlparse(target).path.rstrip("/").rsplit("/", 1)[-1] or urlparse(target).netloc if is_url else Path(target).stem
+    )
+    doc_id = id or _slug(stem)
+    existing = load_manifest(corpus)
+    if any(e.id == doc_id for e in existing):
+        raise AssistantError(f"id {doc_id!r} is already in {corpus / MANIFEST}; choose another with --id")
+    if is_url:
+        rel = f"docs/{doc_id}.md"
+        url = target
+    else:
+        source = Path(target).resolve()
+        try:
+            rel = str(source.relative_to(corpus.resolve()))
+        except ValueError:
+            dest = docs_dir(corpus) / source.name
+            if dest.exists():
+                raise AssistantError(f"{dest}: a file of that name is already in the corpus") from None
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest)
+            rel = str(dest.relative_to(corpus))
+        url = ""
+    entry = SourceEntry.model_validate(
+        {
+            "id": doc_id,
+            "title": title or (stem.replace("-", " ").replace("_", " ").strip() or doc_id),
+            "path": rel,
+            "url": url,
+            "publisher": publisher,
+            "published": published,
+            "kind": kind,
+            "jurisdictions": list(jurisdictions),
+        }
+    )
+    lines = ["", "[[source]]", f"id = {json.dumps(entry.id)}", f"title = {json.dumps(entry.title)}"]
+    for key in ("publisher", "url", "path", "published", "kind"):
+        lines.append(f"{key} = {json.dumps(getattr(entry, key))}")
+    if entry.jurisdictions:
+        lines.append(f"jurisdictions = {json.dumps(list(entry.jurisdictions))}")
+    manifest = corpus / MANIFEST
+    old = manifest.read_text("utf-8") if manifest.exists() else ""
+    new = old.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+    tmp = manifest.with_name(manifest.name + ".tmp")
+    tmp.write_text(new, "utf-8")
+    try:
+        tomllib.loads(new)
+    except tomllib.TOMLDecodeError as exc:
+        tmp.unlink()
+        raise AssistantError(f"{manifest}: the new entry would not parse ({exc})") from None
+    os.replace(tmp, manifest)
+    return entry

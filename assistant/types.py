@@ -18,6 +18,7 @@ class Document:
     jurisdictions: tuple[str, ...] = ()
     content_hash: str = ""
     path: str = ""  # the local snapshot, relative to the corpus directory
+    fetched: str = ""  # when a `url` source was last fetched (ISO time), else ""
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ def _check_invariants(doc: Document) -> None:
 
 
 def test_seed_chunks_have_exact_offsets(fresh):
-    for doc in load_corpus(fresh.corpus):
+    for doc in load_corpus(fresh.corpus).documents:
         _check_invariants(doc)
 
 
 def test_question_heading_stays_with_its_paragraph(fresh):
-    cnet = next(d for d in load_corpus(fresh.corpus) if d.id.startswith("cnet"))
+    cnet = next(d for d in load_corpus(fresh.corpus).documents if d.id.startswith("cnet"))
     chunk = next(c for c in chunk_document(cnet) if "At the moment, no." in c.text)
     assert chunk.text.startswith("Can US users opt out?")
     assert chunk.section == "Can US users opt out?"
@@ -39,7 +39,7 @@ def test_question_heading_stays_with_its_paragraph(fresh):
 
 
 def test_every_sentence_is_addressable(fresh):
-    tt = next(d for d in load_corpus(fresh.corpus) if d.id.startswith("ttcsirt"))
+    tt = next(d for d in load_corpus(fresh.corpus).documents if d.id.startswith("ttcsirt"))
     sentences = [tt.text[s.start : s.end] for c in chunk_document(tt) for s in c.sentences]
     assert "This becomes effective on June 26th, 2024." in sentences
     assert "They won’t use your private messages or anything you’ve posted privately." in sentences

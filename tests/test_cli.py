@@ -60,16 +60,22 @@ def test_bad_input_gets_one_line_and_leaves_the_index_untouched(fresh, embedder)
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     assert broken.stderr.startswith("error: ") and "sources.toml:" in broken.stderr
 
-    manifest.write_text(
-        good.replace('path = "docs/cnet-2024-06-opt-out-meta-ai.txt"', 'path = "docs/nowhere.txt"'), "utf-8"
-    )
-    missing = run(fresh, "refresh")
-    assert missing.returncode == 1 and "docs/nowhere.txt: file does not exist" in missing.stderr
-
     manifest.write_text(good, "utf-8")
+    vanished = fresh.corpus / "docs" / "cnet-2024-06-opt-out-meta-ai.txt"
+    kept_text = vanished.read_bytes()
+    vanished.unlink()
+    missing = run(fresh, "refresh")  # reported, the last indexed version kept, nothing lost
+    assert missing.returncode == 0, missing.stderr
+    assert "failed    cnet-2024-06-opt-out:" in missing.stdout and "Nothing changed" in missing.stdout
+    assert "cnet-2024-06-opt-out-meta-ai.txt: file does not exist" in missing.stdout
+    strict = run(fresh, "refresh", "--strict")
+    assert strict.returncode == 1 and "file does not exist" in strict.stderr
+    vanished.write_bytes(kept_text)
     (fresh.corpus / "docs" / "bad.txt").write_bytes(b"\xff\xfe\x00broken")
     bad = run(fresh, "refresh")
-    assert bad.returncode == 1 and "bad.txt: not UTF-8 text" in bad.stderr
+    assert bad.returncode == 0 and "failed    bad: " in bad.stdout and "bad.txt: not UTF-8 text" in bad.stdout
+    bad_strict = run(fresh, "refresh", "--strict")
+    assert bad_strict.returncode == 1 and len(bad_strict.stderr.strip().splitlines()) == 1
 
     assert (fresh.index_dir / "state.json").read_bytes() == state
     still = run(fresh, "ask", "Can I opt out from the US?", "--json")

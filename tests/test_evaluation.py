@@ -84,7 +84,7 @@ def test_eval_set_is_well_formed_and_grounded_in_the_corpus():
     questions = load_questions(QUESTIONS)
     answerable = [q for q in questions if q.answerable]
     assert len(answerable) >= 60 and len(questions) - len(answerable) >= 15
-    texts = [normalize(d.text) for d in load_corpus(ROOT / "corpus")]
+    texts = [normalize(d.text) for d in load_corpus(ROOT / "corpus").documents]
     for q in answerable:
         assert q.category and q.evidence and q.sources
         for e in q.evidence + (q.facts or []):

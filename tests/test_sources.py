@@ -10,7 +10,7 @@ from assistant.types import AssistantError
 
 
 def test_seed_documents_load_with_manifest_metadata(fresh):
-    docs = {d.id: d for d in load_corpus(fresh.corpus)}
+    docs = {d.id: d for d in load_corpus(fresh.corpus).documents}
     assert set(docs) == {"cnet-2024-06-opt-out", "ttcsirt-2024-meta-public-posts"}
     cnet = docs["cnet-2024-06-opt-out"]
     assert cnet.publisher == "CNET" and cnet.published == "2024-06-03" and cnet.kind == "news"
@@ -19,7 +19,7 @@ def test_seed_documents_load_with_manifest_metadata(fresh):
 
 
 def test_page_furniture_is_removed_and_content_kept(fresh):
-    docs = {d.id: d for d in load_corpus(fresh.corpus)}
+    docs = {d.id: d for d in load_corpus(fresh.corpus).documents}
     cnet, tt = docs["cnet-2024-06-opt-out"].text, docs["ttcsirt-2024-meta-public-posts"].text
     for furniture in ("Scroll Top", "Editors’ note", "CNET used an AI engine"):
         assert furniture not in cnet
@@ -43,7 +43,7 @@ def test_loose_files_are_indexed_with_their_own_title(fresh):
         "The form asks for your email address and a reason.</p></article></body></html>",
         "utf-8",
     )
-    docs = {d.id: d for d in load_corpus(fresh.corpus)}
+    docs = {d.id: d for d in load_corpus(fresh.corpus).documents}
     assert docs["extra-notes"].title == "Notes on objecting"
     assert "object through the form" in docs["page"].text
     assert "alert" not in docs["page"].text
@@ -51,7 +51,7 @@ def test_loose_files_are_indexed_with_their_own_title(fresh):
 
 def test_any_folder_without_manifest_or_docs_dir(tmp_path):
     (tmp_path / "a.txt").write_text("Policy A\nUsers may object by email.\n", "utf-8")
-    docs = load_corpus(tmp_path)
+    docs = load_corpus(tmp_path).documents
     assert [d.id for d in docs] == ["a"] and docs[0].title == "Policy A"
 
 
