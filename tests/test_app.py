@@ -146,3 +146,27 @@ def test_feedback_export_turns_ratings_into_eval_questions(fresh):
     assert up.to_filters().jurisdiction == "US"
     down = questions["Does TikTok train on my videos?"]
     assert down.extra["needs_review"] is True and down.answerable is None
+
+
+def test_admin_refresh_button_refreshes_and_the_chat_answers_from_new_text(fresh, embedder):
+    from gradio_client import Client
+
+    from assistant.index import refresh
+    from tests.conftest import start_server
+
+    refresh(fresh, embedder=embedder)
+    proc, url = start_server(fresh, "--admin")
+    try:
+        client = Client(url, verbose=False)
+        note, _corpus = client.predict(api_name="/refresh")
+        assert note.startswith("Nothing changed.")
+        (fresh.corpus / "docs" / "zeta.md").write_text(
+            "# Zeta policy\n\nUsers of the Zeta app object by sending the form to the Zeta privacy desk.\n", "utf-8"
+        )
+        note, corpus_html = client.predict(api_name="/refresh")
+        assert note.startswith("1 added") and "Zeta policy" in corpus_html
+        answer = client.predict("How do Zeta users object?", "", "", api_name="/ask")
+        assert any(c["doc_id"] == "zeta" for c in answer["citations"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
