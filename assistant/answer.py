@@ -9,6 +9,7 @@ asks for a number or a date and the evidence holds none.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from . import jurisdiction as jur
 from .config import Settings
 from .index import Embedder, Index, lexical_tokens, open_index, refresh
 from .index import exists as index_exists
+from .index import status as index_status
 from .retrieve import HybridRetriever, QueryEncoder, jurisdiction_weight, make_retriever
 from .text import content_words
 from .types import Answer, AssistantError, Chunk, Citation, Filters, Passage
@@ -161,6 +163,7 @@ class ExtractiveAnswerer:
                     doc.publisher,
                     doc.published,
                     doc.url,
+                    doc.fetched,
                 )
             )
             parts.append(f"{_one_line(quote)} [{n}]")
@@ -450,15 +453,12 @@ class LiveAnswerer:
         if stamp != self._stamp:
             with self._lock:
                 if stamp != self._stamp:
-                    try:
-                        if (
-                            open_index(self.settings, self._current.index.embedder).generation
-                            != self._current.index.generation
-                        ):
+                    live = index_status(self.settings)
+                    # A damaged new generation: keep answering from the one we have, try again next time.
+                    with contextlib.suppress(AssistantError):
+                        if live and live["generation"] != self._current.index.generation:
                             self._current = open_answerer(
                                 self.settings, self.retriever_kind, embedder=self._current.index.embedder
                             )
                         self._stamp = stamp
-                    except AssistantError:
-                        pass  # a broken or missing new generation: keep answering from the one we have
         return self._current

@@ -114,7 +114,8 @@ def render_message(answer: Answer, turn: int) -> str:
 
 
 def _meta_line(doc: Any) -> str:
-    parts = [doc.publisher, doc.published, doc.kind.replace("-", " ")]
+    fetched = f"fetched {doc.fetched[:10]}" if doc.fetched else ""
+    parts = [doc.publisher, doc.published, fetched, doc.kind.replace("-", " ")]
     places = ", ".join(jur.name(j) for j in doc.jurisdictions)
     if places:
         parts.append(f"about {places}")

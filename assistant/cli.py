@@ -46,7 +46,8 @@ def format_answer(answer: Answer) -> str:
     if answer.citations:
         lines.append("Sources:")
         for c in answer.citations:
-            meta = ", ".join(x for x in (c.publisher, c.published) if x)
+            fetched = f"fetched {c.fetched[:10]}" if c.fetched else ""
+            meta = ", ".join(x for x in (c.publisher, c.published, fetched) if x)
             lines.append(f"  [{c.n}] {c.title}" + (f" ({meta})" if meta else "") + (f" {c.url}" if c.url else ""))
             lines.append(f"      \u201c{' '.join(c.quote.split())}\u201d  [{c.doc_id}, characters {c.start}-{c.end}]")
     elif answer.passages:

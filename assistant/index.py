@@ -286,6 +286,11 @@ class Index:
         return self.sentence_vectors[a:b]
 
 
+def _documents(raw: list[dict[str, Any]]) -> dict[str, Document]:
+    """documents.json records as Documents (records written before a field existed get its default)."""
+    return {d["id"]: Document(**{**d, "jurisdictions": tuple(d["jurisdictions"])}) for d in raw}
+
+
 def _load_state(settings: Settings) -> dict[str, Any] | None:
     path = settings.index_dir / STATE
     if not path.exists():
@@ -329,7 +334,7 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
         raise AssistantError(
             f"the index under {settings.index_dir} is damaged ({type(exc).__name__}); run 'assistant refresh'"
         ) from None
-    documents = {d["id"]: Document(**{**d, "jurisdictions": tuple(d["jurisdictions"])}) for d in docs_raw}
+    documents = _documents(docs_raw)
     chunks: list[Chunk] = []
     rows: dict[str, tuple[int, int]] = {}
     row = 0
@@ -648,7 +653,7 @@ def previous_documents(settings: Settings) -> dict[str, Document]:
         raw = json.loads((settings.index_dir / state["generation"] / "documents.json").read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    return {d["id"]: Document(**{**d, "jurisdictions": tuple(d["jurisdictions"])}) for d in raw}
+    return _documents(raw)
 
 
 def _write_vocabulary(

@@ -59,6 +59,7 @@ class Citation:
     publisher: str = ""
     published: str = ""
     url: str = ""
+    fetched: str = ""  # when the source was last fetched, for url sources
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from assistant.answer import LiveAnswerer
 from assistant.cli import main
 from assistant.config import Settings
 from assistant.index import open_index, refresh, refresh_lock
-from tests.conftest import ROOT
+from tests.conftest import ROOT, server_env
 
 PAGE = """<html><head><title>Help: objecting to AI training</title></head><body>
 <nav>Home | Help | Sign in</nav><article><h1>Objecting to AI training</h1>
@@ -106,6 +106,10 @@ def test_url_source_is_fetched_snapshotted_and_refreshed_incrementally(fresh, em
     assert "privacy office" in text and "Sign in" not in text and "Copyright" not in text
     index = open_index(fresh, embedder)
     assert index.documents["atlantis-help"].fetched  # when it was fetched
+    from assistant.answer import open_answerer
+
+    cited = open_answerer(fresh, embedder=embedder).answer("How can people in Atlantis object to AI training?")
+    assert any(c.doc_id == "atlantis-help" and c.fetched for c in cited.citations)
 
     again = refresh(fresh, embedder=embedder)
     assert again.nothing_changed and again.embedded_chunks == 0 and site.conditional_hits == 1
@@ -242,12 +246,7 @@ def test_kill_9_while_embedding_leaves_a_consistent_index_and_the_next_refresh_c
     refresh(fresh, embedder=embedder)
     before = json.loads((fresh.index_dir / "state.json").read_text("utf-8"))
     _many_documents(fresh.corpus, 300)
-    env = {
-        **os.environ,
-        "ASSISTANT_HOME": str(fresh.home),
-        "ASSISTANT_CORPUS": str(fresh.corpus),
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = server_env(fresh)
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant", "refresh"],
         cwd=ROOT,
@@ -309,12 +308,7 @@ def test_questions_are_answered_while_a_refresh_runs_and_then_from_the_new_text(
 
 def test_a_second_refresh_waits_for_the_first(fresh, embedder):
     refresh(fresh, embedder=embedder)
-    env = {
-        **os.environ,
-        "ASSISTANT_HOME": str(fresh.home),
-        "ASSISTANT_CORPUS": str(fresh.corpus),
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = server_env(fresh)
     with refresh_lock(fresh):
         proc = subprocess.Popen(
             [sys.executable, "-m", "assistant", "refresh"],
