@@ -227,6 +227,9 @@ class ExtractiveAnswerer:
         # Places are matched by jurisdiction weighting, not as terms ("EU" vs "European").
         qterms = set(lexical_tokens(jur.strip_places(query)))
         howto = bool(_HOWTO_Q.search(query))
+        # A question that names several places ("EU users but not US users") is about all of them.
+        named_places = [c for c in jur.detect(query) if c != jur.OTHER]
+        askers: tuple[str | None, ...] = tuple(named_places) if len(named_places) > 1 else (asker,)
         wants = _answer_type(query)
         out: list[Candidate] = []
         for p in passages:
@@ -258,7 +261,7 @@ class ExtractiveAnswerer:
                 # a place mentioned in passing inside one of them does not.
                 places = heading_places or tuple(jur.detect(text))
                 scope = chunk if not places else Chunk(chunk.id, chunk.doc_id, "", 0, 0, jurisdictions=places)
-                weight = jurisdiction_weight(scope, named, asker)
+                weight = max(jurisdiction_weight(scope, named, a) for a in askers)
                 out.append(Candidate(chunk, sent.start, sent.end, vectors[i], rel, rel * weight, i))
         out.sort(key=lambda c: -c.rank_score)
         return out

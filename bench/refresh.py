@@ -28,9 +28,14 @@ def synthetic(corpus: Path, n: int, version: dict[int, int]) -> None:
         v = version.get(i, 0)
         clauses = " ".join(
             f"Clause {i}.{j}: users in region {j % 7} may object to processing of category {j} data"
-            + (f" (revision {v})" if v and j == 3 else "") + "." for j in range(12))
+            + (f" (revision {v})" if v and j == 3 else "")
+            + "."
+            for j in range(12)
+        )
         (docs / f"policy-{i:04d}.md").write_text(
-            f"# Policy note {i}\n\n## Who may object\n\n{clauses}\n\n## How\n\nSend the form to office {i % 13}.\n", "utf-8")
+            f"# Policy note {i}\n\n## Who may object\n\n{clauses}\n\n## How\n\nSend the form to office {i % 13}.\n",
+            "utf-8",
+        )
 
 
 def main() -> None:
@@ -54,28 +59,39 @@ def main() -> None:
         out["seed_nothing_changed"] = {"chunks_embedded": same.embedded_chunks, "seconds": round(same.seconds, 3)}
         env = {**os.environ, "ASSISTANT_HOME": str(seed.home), "ASSISTANT_CORPUS": str(seed.corpus)}
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "assistant", "refresh"], env=env, cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "assistant", "refresh"], env=env, cwd=ROOT, check=True, capture_output=True
+        )
         out["seed_nothing_changed_cli_process_s"] = round(time.perf_counter() - t0, 2)
         doc = seed.corpus / "docs" / "ttcsirt-2024-meta-public-posts-ai.txt"
         doc.write_text(doc.read_text("utf-8") + "\nAn added closing paragraph about the objection deadline.\n", "utf-8")
         one = refresh(seed, embedder=embedder)
-        out["seed_one_changed"] = {"chunks_embedded": one.embedded_chunks, "chunks_reused": one.reused_chunks,
-                                   "seconds": round(one.seconds, 2)}
+        out["seed_one_changed"] = {
+            "chunks_embedded": one.embedded_chunks,
+            "chunks_reused": one.reused_chunks,
+            "seconds": round(one.seconds, 2),
+        }
 
         big = Settings(home=work / "big-home", corpus=work / "big")
         synthetic(big.corpus, args.docs, {})
         full = refresh(big, embedder=embedder, fetch=False)
-        out[f"synthetic_{args.docs}_first_build"] = {"chunks_embedded": full.embedded_chunks,
-                                                     "seconds": round(full.seconds, 1)}
+        out[f"synthetic_{args.docs}_first_build"] = {
+            "chunks_embedded": full.embedded_chunks,
+            "seconds": round(full.seconds, 1),
+        }
         none = refresh(big, embedder=embedder, fetch=False)
-        out[f"synthetic_{args.docs}_nothing_changed"] = {"chunks_embedded": none.embedded_chunks,
-                                                         "seconds": round(none.seconds, 2)}
+        out[f"synthetic_{args.docs}_nothing_changed"] = {
+            "chunks_embedded": none.embedded_chunks,
+            "seconds": round(none.seconds, 2),
+        }
         synthetic(big.corpus, args.docs, {i * (args.docs // args.changed): 1 for i in range(args.changed)})
         some = refresh(big, embedder=embedder, fetch=False)
         out[f"synthetic_{args.docs}_{args.changed}_changed"] = {
-            "documents_changed": len(some.changed), "chunks_embedded": some.embedded_chunks,
-            "chunks_reused": some.reused_chunks, "seconds": round(some.seconds, 1)}
+            "documents_changed": len(some.changed),
+            "chunks_embedded": some.embedded_chunks,
+            "chunks_reused": some.reused_chunks,
+            "seconds": round(some.seconds, 1),
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(out, indent=2))
