@@ -129,6 +129,10 @@ class ExtractiveAnswerer:
         question = clean_question(question, self.settings.max_question_chars)
         query = query or question
         filters = filters or Filters()
+        unknown = [src for src in filters.sources if src not in self.index.documents]
+        if unknown:
+            known = ", ".join(sorted(self.index.documents))
+            raise AssistantError(f"unknown source {', '.join(map(repr, unknown))}; the index has: {known}")
         asker = filters.jurisdiction or asker or jur.for_question(question)
         k = top_k or self.settings.top_k
         passages = self.retriever.retrieve(query, max(k, CANDIDATE_PASSAGES), filters, asker=asker)

@@ -213,6 +213,11 @@ def _progress(items: list[Any], quiet: bool, desc: str) -> Iterable[Any]:
 
 def run(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
     """Answer every question and score it. Returns {"summary", "by_category", "results"}."""
+    known = answerer.index.documents
+    for q in questions:  # fail before running anything, not halfway through
+        missing = [src for src in q.to_filters().sources if src not in known]
+        if missing:
+            raise AssistantError(f"question {q.id!r}: filters.source names unknown document(s) {missing}")
     answerer.answer("warm-up question about the documents")  # first call loads the model; not a latency sample
     results: list[dict[str, Any]] = []
     for q in _progress(questions, quiet, "eval"):

@@ -91,3 +91,8 @@ def test_bad_questions_get_a_one_line_error(answerer, question, message):
 def test_control_characters_are_ignored(answerer):
     answer = answerer.answer("Can I opt out\x00 from the US?\x07")
     assert not answer.abstained
+
+
+def test_unknown_source_filter_is_a_clear_error(answerer):
+    with pytest.raises(AssistantError, match=r"unknown source 'nope'; the index has: cnet-2024-06-opt-out"):
+        answerer.answer("Can I opt out?", Filters(sources=("nope",)))

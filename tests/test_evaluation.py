@@ -122,3 +122,9 @@ def test_golden_eval_meets_the_floors(answerer, tmp_path):
     (tmp_path / "report.json").write_text(json.dumps(report["summary"], indent=2))
     failures = check(report["summary"], ROOT / "evals" / "thresholds.toml")
     assert not failures, failures
+
+
+def test_unknown_source_in_filters_stops_before_running(answerer, tmp_path):
+    path = _write(tmp_path, json.dumps({"id": "x", "question": "Can I opt out?", "filters": {"source": ["nope"]}}))
+    with pytest.raises(AssistantError, match=r"question 'x': filters.source names unknown document\(s\) \['nope'\]"):
+        run(answerer, load_questions(path))
