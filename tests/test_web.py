@@ -39,10 +39,6 @@ def ask(page, question: str) -> None:
     box.press("Enter")
 
 
-def last_reply(page):
-    return page.locator("#chat .message-row, #chat [data-testid='bot']").last
-
-
 def test_answer_streams_and_citation_opens_the_highlighted_passage(web, browser, tmp_path):
     _, url = web
     page = browser.new_page(viewport={"width": 1280, "height": 900})
