@@ -17,12 +17,6 @@ _FOLLOW_UP_START = re.compile(
 _PRONOUN = re.compile(r"\b(it|that|this|them|they|there|those|these|so|one)\b", re.I)
 
 
-def _without_places(text: str) -> str:
-    return " ".join(
-        w for w in text.split() if not jur.detect(w.strip("?.,!")) and not jur.detect(f"the {w.strip('?.,!')}")
-    )
-
-
 @dataclass
 class Conversation:
     """State of one chat: the topic question and the jurisdiction it is about."""
@@ -42,7 +36,7 @@ class Conversation:
             return False
         if _FOLLOW_UP_START.search(question):
             return True
-        topical = [w for w in content_words(_without_places(question))]
+        topical = content_words(jur.strip_places(question))
         return len(topical) <= 1 or (len(topical) <= 4 and bool(_PRONOUN.search(question)))
 
     def ask(self, question: str) -> Answer:
@@ -55,7 +49,7 @@ class Conversation:
         query = question
         if self.is_follow_up(question):
             # Search with the topic (its places removed when the follow-up names a new one).
-            topic = _without_places(self.topic or "") if named else (self.topic or "")
+            topic = jur.strip_places(self.topic or "") if named else (self.topic or "")
             query = f"{topic} {question}"
         else:
             self.topic = question

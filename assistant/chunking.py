@@ -9,7 +9,6 @@ chunk.text`. Every chunk lists its sentences as offsets into the document too.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from . import jurisdiction
@@ -132,6 +131,3 @@ def embedding_text(chunk: Chunk) -> str:
     if chunk.section and not chunk.text.lstrip("# ").startswith(chunk.section):
         return f"{chunk.section}\n{chunk.text}"
     return chunk.text
-
-
-_SPACE = re.compile(r"\s+")
