@@ -152,9 +152,9 @@ class ExtractiveAnswerer:
         notice = self._coverage_notice(asker, passages)
         citations: list[Citation] = []
         parts: list[str] = [notice] if notice else []
-        for n, cand in enumerate(chosen, start=1):
+        for n, (cand, end) in enumerate(_quotes(chosen), start=1):
             doc = self.index.documents[cand.chunk.doc_id]
-            quote = doc.text[cand.start : cand.end]
+            quote = doc.text[cand.start : end]
             citations.append(
                 Citation(
                     n,
@@ -162,7 +162,7 @@ class ExtractiveAnswerer:
                     cand.chunk.id,
                     quote,
                     cand.start,
-                    cand.end,
+                    end,
                     doc.title,
                     doc.publisher,
                     doc.published,
@@ -262,9 +262,10 @@ class ExtractiveAnswerer:
                 if wants is not None and wants.search(text):
                     rel += ANSWER_TYPE_BONUS
                 # A heading that names a place scopes its sentences ("Can US users opt out?");
-                # a place mentioned in passing inside one of them does not.
+                # a place mentioned in passing inside one of them does not. A sentence that
+                # names no place, under a heading that names none, is about no place in particular.
                 places = heading_places or tuple(jur.detect(text))
-                scope = chunk if not places else Chunk(chunk.id, chunk.doc_id, "", 0, 0, jurisdictions=places)
+                scope = Chunk(chunk.id, chunk.doc_id, "", 0, 0, jurisdictions=places)
                 weight = max(jurisdiction_weight(scope, named, a) for a in askers)
                 out.append(Candidate(chunk, sent.start, sent.end, vectors[i], rel, rel * weight, i))
         out.sort(key=lambda c: -c.rank_score)
@@ -382,6 +383,26 @@ def _next_sentence(cand: Candidate, candidates: list[Candidate]) -> Candidate | 
         if c.chunk.id == cand.chunk.id and c.position == cand.position + 1:
             return c
     return None
+
+
+def _quotes(chosen: list[Candidate]) -> list[tuple[Candidate, int]]:
+    """(first sentence, end offset) per citation: a very short sentence ("At the moment, no.")
+    and the sentence that completes it are one quote, so one claim carries one citation."""
+    out: list[tuple[Candidate, int]] = []
+    prev: Candidate | None = None
+    for c in chosen:
+        if (
+            out
+            and prev is not None
+            and prev.end - prev.start < SHORT
+            and c.chunk.id == prev.chunk.id
+            and c.position == prev.position + 1
+        ):
+            out[-1] = (out[-1][0], c.end)
+        else:
+            out.append((c, c.end))
+        prev = c
+    return out
 
 
 def _group_by_passage(chosen: list[Candidate]) -> list[Candidate]:

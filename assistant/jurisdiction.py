@@ -122,7 +122,13 @@ _TABLE: dict[str, tuple[str, list[str]]] = {
         "other countries",
         [
             r"\bother (?:countries|regions|nations|nationals|jurisdictions)\b",
-            r"\boutside (?:of )?(?:europe|the eu)\b",
+            # "outside the EU and UK", "not in Europe", "non-EU": the asker is elsewhere
+            r"\b(?:outside|beyond) (?:of )?(?:the )?(?:europe|eu|uk|european union|united kingdom)"
+            r"(?:\s*(?:and|or|&|/)\s*(?:the )?(?:europe|eu|uk|united kingdom))?\b",
+            r"\b(?:not|n't|never) (?:be |been |living |based |located )?(?:in|from) (?:the )?"
+            r"(?:europe|eu|uk|european union|united kingdom)"
+            r"(?:\s*(?:and|or|&|/)\s*(?:the )?(?:europe|eu|uk|united kingdom))?\b",
+            r"\bnon[- ]?(?:eu|european|uk|eea)\b",
             r"\brest of the world\b",
             r"\belsewhere\b",
         ],
@@ -159,8 +165,12 @@ def detect(text: str) -> list[str]:
 
 def for_question(text: str) -> str | None:
     """The jurisdiction a question is asked from: the first specific place it names."""
-    codes = [c for c in detect(text) if c != OTHER]
-    return codes[0] if codes else None
+    found = detect(text)
+    codes = [c for c in found if c != OTHER]
+    if codes:
+        return codes[0]
+    # "I'm not in Europe", "people outside the EU and UK": asked from the rest of the world
+    return OTHER if found else None
 
 
 def parse_code(value: str) -> str:

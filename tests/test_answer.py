@@ -20,7 +20,9 @@ def test_us_question_answers_no_with_the_right_passage(seed_settings, capsys):
     assert not answer["abstained"] and answer["jurisdiction"] == "US"
     quotes = " ".join(c["quote"] for c in answer["citations"])
     assert "isn’t an option for users outside of Europe" in quotes or "don’t currently offer a feature" in quotes
-    assert answer["text"].startswith("At the moment, no. [1]")
+    # the short reply and the sentence that completes it are one quote under one citation
+    assert answer["text"].startswith("At the moment, no. Visiting")
+    assert answer["citations"][0]["quote"].startswith("At the moment, no. Visiting")
     assert answer["citations"][0]["title"].startswith("How to Opt Out")
     assert answer["citations"][0]["publisher"] == "CNET"
 
@@ -68,6 +70,20 @@ def test_jurisdiction_detection_and_preference(answerer):
     assert canada.jurisdiction == "CA"
     assert "Canada" in canada.notice and canada.text.startswith(canada.notice)
     assert any("Other countries" in c.quote or "other regions" in c.quote for c in canada.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What can people outside the EU and UK do about Meta using their data?",
+        "I'm not in Europe. Is there anything I can request?",
+    ],
+)
+def test_asking_from_outside_the_named_places_gets_the_general_rule(answerer, question):
+    answer = answerer.answer(question)
+    assert answer.jurisdiction == "OTHER" and not answer.abstained
+    assert any("Other countries" in c.quote or "other regions" in c.quote for c in answer.citations)
+    assert not any("EU and UK users to object" in c.quote for c in answer.citations)
 
 
 def test_filters_restrict_the_citations(answerer):
