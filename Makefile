@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install run serve refresh test eval calibrate lint format clean
+.PHONY: install install-llm run serve refresh test test-llm eval calibrate lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,6 +18,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+LLM_STAMP := $(VENV)/.installed-llm
+$(LLM_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,llm-test]"
+	touch $(LLM_STAMP)
+
+install-llm: $(LLM_STAMP)
+
 run: install          ## install, build the index, serve the chat on http://127.0.0.1:7860
 	$(VENV)/bin/assistant refresh
 	$(VENV)/bin/assistant serve
@@ -27,6 +34,9 @@ refresh: install
 
 test: install         ## unit, integration and golden-eval tests
 	$(PY) -m pytest -q
+
+test-llm: install-llm ## generative answers against a real llama.cpp server (Gemma 3 270M)
+	$(PY) -m pytest -q -m llm
 
 eval: install         ## the eval set with a Markdown report; fails below evals/thresholds.toml
 	$(VENV)/bin/assistant eval --check --report reports/eval --json-out reports/eval/report.json

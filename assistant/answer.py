@@ -23,7 +23,7 @@ from .index import Embedder, Index, lexical_tokens, open_index, refresh
 from .index import exists as index_exists
 from .index import status as index_status
 from .retrieve import HybridRetriever, QueryEncoder, jurisdiction_weight, make_retriever
-from .text import content_words
+from .text import content_words, defuse_markers, looks_like_instruction, one_line
 from .types import Answer, AssistantError, Chunk, Citation, Filters, Passage
 
 MAX_SENTENCES = 4  # in an answer, counting the sentence that completes a very short one
@@ -170,7 +170,7 @@ class ExtractiveAnswerer:
                     doc.fetched,
                 )
             )
-            parts.append(f"{_one_line(quote)} [{n}]")
+            parts.append(f"{defuse_markers(one_line(quote))} [{n}]")
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return Answer(question, " ".join(parts), tuple(citations), shown, False, asker, timings, notice)
@@ -253,6 +253,8 @@ class ExtractiveAnswerer:
             heading_places = tuple(jur.detect(chunk.section))
             for i, sent in enumerate(chunk.sentences):
                 text = doc.text[sent.start : sent.end]
+                if looks_like_instruction(text):
+                    continue  # addressed to an assistant, not to a reader: never evidence
                 rel = self._relevance(float(sims[i]), passage_sim, qterms, text)
                 if i == 0 and heading:
                     # The first sentence under a question heading answers that heading.
@@ -307,7 +309,7 @@ class ExtractiveAnswerer:
             sentence_start = not before or before[-1] in '.!?"“(:'
             if sentence_start and not re.search(r"[A-Z].*[A-Z]|[a-z][A-Z]", token):
                 continue  # an ordinary capitalised first word
-            if token in ("I", "AI") or jur.detect(token) or token.casefold() in _COMMON_CAPITALISED:
+            if token in ("I", "AI") or jur.detect(token) or token.casefold() in COMMON_WORDS:
                 continue
             tokens = lexical_tokens(token)
             if not tokens or all(t in self.index.stems for t in tokens):
@@ -361,7 +363,7 @@ class ExtractiveAnswerer:
         return f"The documents do not cover {place}; this is what they say for {covered}:"
 
 
-_COMMON_CAPITALISED = frozenset(
+COMMON_WORDS = frozenset(
     """please hi hello thanks ok okay yes no also and but so if is are do does can could would should will
     what when where why how who which my our your their meta's""".split()
 )
@@ -414,10 +416,6 @@ def _group_by_passage(chosen: list[Candidate]) -> list[Candidate]:
     return [c for cid in order for c in sorted((x for x in chosen if x.chunk.id == cid), key=lambda x: x.start)]
 
 
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def load_calibration(settings: Settings) -> tuple[float, float]:
     """(abstain_threshold, coverage_weight): from ASSISTANT_HOME/calibration.json, else the defaults."""
     import json
@@ -428,6 +426,17 @@ def load_calibration(settings: Settings) -> tuple[float, float]:
         return float(data["abstain_threshold"]), float(data["coverage_weight"])
     except (OSError, ValueError, KeyError, TypeError):
         return settings.abstain_threshold, settings.coverage_weight
+
+
+def load_claim_threshold(settings: Settings) -> float:
+    """The claim check's threshold: from ASSISTANT_HOME/calibration.json, else the default."""
+    import json
+
+    try:
+        data = json.loads((settings.home / "calibration.json").read_text("utf-8"))
+        return float(data["claim_threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return settings.claim_threshold
 
 
 def open_answerer(

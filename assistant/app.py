@@ -25,6 +25,7 @@ from . import jurisdiction as jur
 from .answer import ExtractiveAnswerer, LiveAnswerer
 from .chat import Conversation
 from .config import Settings
+from .generate import GenerativeAnswerer, LLMClient, choose
 from .types import Answer, AssistantError, Citation, Filters
 
 EXAMPLES = [
@@ -37,6 +38,10 @@ AUTO = "auto"
 # Pieces sent back to back can reach the page in one frame and show up all at once;
 # a short pause between them lets the reader see the answer arrive (about 0.15 s in all).
 STREAM_PAUSE = 0.01
+ANSWERER_CHOICES = [
+    ("Quotes from the documents", "extractive"),
+    ("Language model, checked against the documents", "llm"),
+]
 JURISDICTION_CHOICES = [("Detect from my question", AUTO)] + [
     (jur.name(code)[0].upper() + jur.name(code)[1:], code)
     for code in ("US", "EU", "UK", "CA", "AU", "IN", "BR", "TT", "NZ", "JP", "NG", "ZA", "MX")
@@ -58,6 +63,8 @@ CSS = """
 #sources .panel-head {font-weight: 600; margin-bottom: 8px;}
 #sources .panel-head.related {color: #666;}
 #status {font-size: 0.9em;}
+#chat .checknote {font-size: 0.88em; color: #555;}
+#sources details.removed {margin-top: 8px; font-size: 0.9em; color: #555;}
 @media (max-width: 700px) { #sources .doc {max-height: 40vh;} }
 """
 
@@ -103,14 +110,28 @@ def render_message(answer: Answer, turn: int) -> str:
             f'<div class="abstain">ℹ️ <b>{html.escape(answer.text, quote=False)}</b><br>'
             "<i>The nearest passages are listed under Sources as related reading, not as an answer.</i></div>"
         )
-    body = _md_text(answer.text)
-    for c in answer.citations:
+    body = _link_markers(_md_text(answer.text), answer.citations, turn)
+    place = f"*Answering for {jur.name(answer.jurisdiction)}.*\n\n" if answer.jurisdiction else ""
+    note = (
+        f'\n\n<span class="checknote">ⓘ {_md_text(answer.notice)}</span>'
+        if answer.answerer != "extractive" and answer.notice
+        else ""
+    )
+    return place + body + note
+
+
+def render_partial(sentences: list[str]) -> str:
+    """A generated answer while it streams: the sentences the claim check has passed so far."""
+    return _md_text(" ".join(sentences)) + " …"
+
+
+def _link_markers(body: str, citations: tuple[Citation, ...], turn: int) -> str:
+    for c in citations:
         body = body.replace(
             f"\\[{c.n}\\]",
             f'<a class="cite" href="#src-{turn}-{c.n}" title="{esc(c.title)}">[{c.n}]</a>',
         )
-    place = f"*Answering for {jur.name(answer.jurisdiction)}.*\n\n" if answer.jurisdiction else ""
-    return place + body
+    return body
 
 
 def _meta_line(doc: Any) -> str:
@@ -150,6 +171,15 @@ def render_sources(answer: Answer | None, turn: int, answerer: ExtractiveAnswere
     cards = ['<div class="panel-head">Sources</div>']
     for c in answer.citations:
         cards.append(_citation_card(c, turn, docs, chunks, answerer))
+    removed = [c for c in answer.claims if not c.supported]
+    if removed:
+        items = "".join(
+            f'<li><s>{esc(c.text)}</s><br><span class="meta">unsupported: {esc(c.reason)}</span></li>' for c in removed
+        )
+        cards.append(
+            f'<details class="removed"><summary>Removed by the claim check ({len(removed)})</summary>'
+            f"<ul>{items}</ul></details>"
+        )
     return "\n".join(cards)
 
 
@@ -213,15 +243,20 @@ class FeedbackLog:
                 fh.write(line)
 
 
-def build_app(live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bool = False) -> Any:
+def build_app(
+    live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bool = False, answerer: str | None = None
+) -> Any:
     settings = live.settings
     feedback = feedback or FeedbackLog(settings.home / "feedback.jsonl")
+    default_mode = choose(settings, answerer)
+    llm_client = LLMClient(settings) if settings.llm_url else None
 
     def respond(
         question: str,
         history: list[dict[str, Any]],
         state: dict[str, Any],
         place: str,
+        mode: str = default_mode,
     ) -> Iterator[tuple[Any, ...]]:
         answerer = live.get()
         history = list(history or [])
@@ -229,26 +264,41 @@ def build_app(live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bo
         answers: list[dict[str, Any]] = list(state.get("answers", []))
         history.append({"role": "user", "content": esc(question)})
         fixed = None if place in (None, "", AUTO) else place
-        conversation = Conversation(
-            answerer, Filters(jurisdiction=fixed), state.get("topic"), state.get("jurisdiction")
-        )
+        chosen: ExtractiveAnswerer | GenerativeAnswerer = answerer
+        if mode == "llm" and llm_client is not None:
+            chosen = GenerativeAnswerer(answerer, settings, llm_client)
+        conversation = Conversation(chosen, Filters(jurisdiction=fixed), state.get("topic"), state.get("jurisdiction"))
+        turn = len(answers)
+        answer: Answer | None = None
+        shown: list[str] = []
         try:
-            answer = conversation.ask(question)
+            for event in conversation.stream(question):
+                if event.kind == "sentence":  # a generated sentence the claim check has passed
+                    shown.append(event.text)
+                    if len(shown) == 1:
+                        history.append({"role": "assistant", "content": ""})
+                    history[-1] = {"role": "assistant", "content": render_partial(shown)}
+                    yield history, state, "", gr.update(), gr.update()
+                else:
+                    answer = event.answer
         except AssistantError as exc:
+            if shown:
+                history.pop()
             history.append({"role": "assistant", "content": f"⚠️ {_md_text(str(exc))}"})
             answers.append({})
             yield history, {**state, "answers": answers}, "", gr.update(), gr.update()
             return
-        turn = len(answers)
+        assert answer is not None
         message = render_message(answer, turn)
-        history.append({"role": "assistant", "content": ""})
-        # Stream the reply word by word; the sources panel fills in with the last piece.
-        pieces = re.split(r"(?<=\s)", message)
-        step = max(1, len(pieces) // 15)
-        for i in range(step, len(pieces), step):
-            history[-1] = {"role": "assistant", "content": "".join(pieces[:i])}
-            yield history, state, "", gr.update(), gr.update()
-            time.sleep(STREAM_PAUSE)
+        if not shown:
+            history.append({"role": "assistant", "content": ""})
+            # Stream the reply word by word; the sources panel fills in with the last piece.
+            pieces = re.split(r"(?<=\s)", message)
+            step = max(1, len(pieces) // 15)
+            for i in range(step, len(pieces), step):
+                history[-1] = {"role": "assistant", "content": "".join(pieces[:i])}
+                yield history, state, "", gr.update(), gr.update()
+                time.sleep(STREAM_PAUSE)
         history[-1] = {"role": "assistant", "content": message}
         answers.append(answer.to_dict())
         new_state = {**state, **conversation.state(), "answers": answers}
@@ -267,11 +317,14 @@ def build_app(live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bo
         if 0 <= turn < len(answers) and answers[turn]:
             feedback.write(answers[turn], bool(data.liked))
 
-    def ask_api(question: str, jurisdiction: str = "", sources: str = "") -> dict[str, Any]:
+    def ask_api(question: str, jurisdiction: str = "", sources: str = "", mode: str | None = None) -> dict[str, Any]:
         """One answer as JSON, the same as `assistant ask --json`."""
         code = jur.parse_code(jurisdiction) if jurisdiction else None
         filters = Filters(tuple(s.strip() for s in sources.split(",") if s.strip()), code)
-        return live.get().answer(question, filters).to_dict()
+        base = live.get()
+        if (mode or default_mode) == "llm" and llm_client is not None:
+            return GenerativeAnswerer(base, settings, llm_client).answer(question, filters).to_dict()
+        return base.answer(question, filters).to_dict()
 
     def clear() -> tuple[Any, ...]:
         return [], {"topic": None, "jurisdiction": None, "answers": []}, render_sources(None, 0, live.get()), ""
@@ -304,6 +357,15 @@ def build_app(live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bo
                     place = gr.Dropdown(
                         JURISDICTION_CHOICES, value=AUTO, label="Answering for", elem_id="place", scale=1, min_width=200
                     )
+                    mode = gr.Dropdown(
+                        ANSWERER_CHOICES,
+                        value=default_mode,
+                        label="Answers",
+                        elem_id="mode",
+                        scale=1,
+                        min_width=200,
+                        visible=llm_client is not None,
+                    )
                 status = gr.Markdown("", elem_id="status")
                 chatbot = gr.Chatbot(
                     label="Conversation",
@@ -332,13 +394,14 @@ def build_app(live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bo
                         refresh_button.click(
                             run_refresh, None, [refresh_note, corpus], api_name="refresh", concurrency_limit=1
                         )
-        box.submit(respond, [box, chatbot, state, place], [chatbot, state, box, sources, status], api_name="chat")
+        box.submit(respond, [box, chatbot, state, place, mode], [chatbot, state, box, sources, status], api_name="chat")
         chatbot.like(on_like, [state], None)
         new.click(clear, None, [chatbot, state, sources, status], api_visibility="private")
         chatbot.clear(clear, None, [chatbot, state, sources, status], api_visibility="private")
         hidden_q, hidden_j, hidden_s = gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Textbox(visible=False)
+        hidden_m = gr.Textbox(visible=False)
         hidden_out = gr.JSON(visible=False)
-        hidden_q.submit(ask_api, [hidden_q, hidden_j, hidden_s], hidden_out, api_name="ask")
+        hidden_q.submit(ask_api, [hidden_q, hidden_j, hidden_s, hidden_m], hidden_out, api_name="ask")
         demo.load(lambda: render_corpus(live.get()), None, corpus, api_visibility="private")
     return demo
 
@@ -351,7 +414,12 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(
-    settings: Settings, host: str = "127.0.0.1", port: int = 7860, no_auth: bool = False, admin: bool = False
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    no_auth: bool = False,
+    admin: bool = False,
+    answerer: str | None = None,
 ) -> int:
     """Run the web chat. A non-loopback host needs ASSISTANT_AUTH=user:password (or --no-auth)."""
     auth = None
@@ -365,8 +433,9 @@ def serve(
             f"refusing to serve on {host} without ASSISTANT_AUTH=user:password (or --no-auth); loopback needs neither"
         )
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    choose(settings, answerer)  # --answerer llm without a server: a one-line error before loading anything
     live = LiveAnswerer(settings, on_build=print)
-    demo = build_app(live, admin=admin)
+    demo = build_app(live, admin=admin, answerer=answerer)
     demo.queue(max_size=64, default_concurrency_limit=2)
     demo.launch(
         server_name=host,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from . import jurisdiction as jur
 from .answer import ExtractiveAnswerer, clean_question
+from .generate import Event, GenerativeAnswerer
 from .text import content_words
 from .types import Answer, Filters
 
@@ -21,7 +23,7 @@ _PRONOUN = re.compile(r"\b(it|that|this|them|they|there|those|these|so|one)\b", 
 class Conversation:
     """State of one chat: the topic question and the jurisdiction it is about."""
 
-    answerer: ExtractiveAnswerer
+    answerer: ExtractiveAnswerer | GenerativeAnswerer
     filters: Filters = field(default_factory=Filters)
     topic: str | None = None
     jurisdiction: str | None = None
@@ -39,7 +41,8 @@ class Conversation:
         topical = content_words(jur.strip_places(question))
         return len(topical) <= 1 or (len(topical) <= 4 and bool(_PRONOUN.search(question)))
 
-    def ask(self, question: str) -> Answer:
+    def _prepare(self, question: str) -> tuple[str, str]:
+        """(the question, validated; the text to search with), updating topic and place."""
         question = clean_question(question, self.answerer.settings.max_question_chars)
         named = jur.for_question(question)
         if self.filters.jurisdiction:
@@ -53,6 +56,21 @@ class Conversation:
             query = f"{topic} {question}"
         else:
             self.topic = question
+        return question, query
+
+    def ask(self, question: str) -> Answer:
+        question, query = self._prepare(question)
         answer = self.answerer.answer(question, self.filters, query=query, asker=self.jurisdiction)
         self.history.append(answer)
         return answer
+
+    def stream(self, question: str) -> Iterator[Event]:
+        """Like ask, as events: checked sentences as they pass (generated answers), then the answer."""
+        if not isinstance(self.answerer, GenerativeAnswerer):
+            yield Event("answer", answer=self.ask(question))
+            return
+        question, query = self._prepare(question)
+        for event in self.answerer.stream(question, self.filters, query=query, asker=self.jurisdiction):
+            if event.answer is not None:
+                self.history.append(event.answer)
+            yield event

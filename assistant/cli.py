@@ -17,6 +17,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         corpus=getattr(args, "corpus", None),
         chroma_url=getattr(args, "chroma_url", None),
         embed_model=getattr(args, "embed_model", None),
+        llm_url=getattr(args, "llm_url", None),
+        llm_model=getattr(args, "llm_model", None),
+        llm_api_key=getattr(args, "llm_api_key", None),
     )
 
 
@@ -36,12 +39,14 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def format_answer(answer: Answer) -> str:
+def format_answer(answer: Answer, with_text: bool = True) -> str:
     """An answer for a terminal: the text, then its sources (or the related passages)."""
     from .jurisdiction import name
 
-    lines = [answer.text, ""]
-    if answer.jurisdiction and not answer.abstained:
+    lines = [answer.text, ""] if with_text else []
+    if answer.answerer != "extractive" and answer.notice:
+        lines.insert(0, f"({answer.notice})")
+    if answer.jurisdiction and not answer.abstained and with_text:
         lines.insert(0, f"(answering for {name(answer.jurisdiction)})")
     if answer.citations:
         lines.append("Sources:")
@@ -118,25 +123,36 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import open_answerer
+    from .generate import GenerativeAnswerer, open_any
 
     settings = _settings(args)
     filters = _filters(args)
-    answerer = open_answerer(settings, args.retriever, on_build=_note)
-    answer = answerer.answer(args.question, filters, top_k=args.top_k)
-    if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(format_answer(answer))
+    answerer = open_any(settings, args.answerer, args.retriever, on_build=_note)
+    if args.json or not isinstance(answerer, GenerativeAnswerer):
+        answer = answerer.answer(args.question, filters, top_k=args.top_k)
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+        return 0
+    # Generated: each sentence is printed as soon as the claim check has passed it.
+    shown = False
+    for event in answerer.stream(args.question, filters, top_k=args.top_k):
+        if event.kind == "sentence":
+            print(event.text, end=" ", flush=True)
+            shown = True
+        elif event.answer is not None:
+            if shown and event.answer.answerer == "llm":
+                print("\n")
+                print(format_answer(event.answer, with_text=False))
+            else:
+                print(("\n\n" if shown else "") + format_answer(event.answer))
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .answer import open_answerer
     from .chat import Conversation
+    from .generate import open_any
 
     settings = _settings(args)
-    conversation = Conversation(open_answerer(settings, on_build=_note), _filters(args))
+    conversation = Conversation(open_any(settings, args.answerer, on_build=_note), _filters(args))
     print("Ask about the documents; follow-up questions keep the topic. Empty line or Ctrl-D to quit.")
     while True:
         try:
@@ -177,7 +193,9 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import serve
 
-    return serve(_settings(args), host=args.host, port=args.port, no_auth=args.no_auth, admin=args.admin)
+    return serve(
+        _settings(args), host=args.host, port=args.port, no_auth=args.no_auth, admin=args.admin, answerer=args.answerer
+    )
 
 
 # ---------------------------------------------------------------- parser
@@ -219,16 +237,30 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--source", action="append", metavar="ID", help="only these documents (repeatable)")
         p.add_argument("--jurisdiction", metavar="CODE", help="answer for this place (US, EU, UK, a country name)")
 
+    def answerer_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--answerer",
+            choices=("extractive", "llm"),
+            help="extractive quotes, or a language model server (default: llm when --llm-url is set)",
+        )
+        p.add_argument(
+            "--llm-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1; env ASSISTANT_LLM_URL"
+        )
+        p.add_argument("--llm-model", help="model name on that server; env ASSISTANT_LLM_MODEL")
+        p.add_argument("--llm-api-key", help="API key (prefer the env ASSISTANT_LLM_API_KEY: flags show in ps)")
+
     p = sub.add_parser("ask", parents=[common], help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages to return")
     p.add_argument("--retriever", choices=("hybrid", "dense", "bm25"), default="hybrid")
     retrieval_options(p)
+    answerer_options(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[common], help="terminal chat with follow-up questions")
     retrieval_options(p)
+    answerer_options(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("eval", parents=[common], help="run an eval set and print metrics")
@@ -242,8 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="fit the abstention threshold on these questions and save it under ASSISTANT_HOME",
+        help="fit the abstention rule and the claim check on these questions; save them under ASSISTANT_HOME",
     )
+    answerer_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--only-affected", action="store_true", help="only the questions whose sources the last refresh changed"
@@ -264,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--admin", action="store_true", help="show a 'Refresh the corpus' button (to everyone who can open the page)"
     )
+    answerer_options(p)
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -21,6 +21,9 @@ class Settings(BaseModel):
     llm_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
+    llm_timeout: float = Field(default=30.0, gt=0)  # seconds without a byte from the model server
+    llm_retries: int = Field(default=1, ge=0)
+    llm_max_tokens: int = Field(default=200, ge=16)
 
     top_k: int = Field(default=5, ge=1, le=50)
     max_question_chars: int = Field(default=2000, ge=10)
@@ -32,6 +35,9 @@ class Settings(BaseModel):
     # How much the share of a question the corpus has no words for lowers its evidence
     # score (calibrated together with abstain_threshold).
     coverage_weight: float = 0.4
+    # A generated sentence is kept only when its support in the passage it cites reaches
+    # this (calibrated on evals/dev.jsonl with `assistant eval --calibrate`).
+    claim_threshold: float = 0.4972
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -17,6 +17,7 @@ import time
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .answer import ExtractiveAnswerer, open_answerer
 from .config import Settings
+from .generate import ClaimChecker, GenerativeAnswerer, choose
 from .text import normalize
 from .types import Answer, AssistantError, Filters
 
@@ -154,6 +156,14 @@ def score(q: EvalQuestion, answer: Answer, ranked: list[str], ranked_docs: list[
         s["fact_recall"] = 0.0 if answer.abstained else sum(_has_phrase(answer.text, f) for f in q.facts) / len(q.facts)
     if q.answerable is not None:
         s["abstention_correct"] = float(answer.abstained == (not q.answerable))
+    if answer.generated:  # the model's answer as it was before the claim check
+        # every sentence that cites something, counted by the closest sentence of what it cites
+        # (a citation of a passage that does not exist counts as wrong)
+        quotes = [c.quote for c in answer.claims if c.cites]
+        if evidence and quotes:
+            s["citation_precision_unchecked"] = sum(citation_supported(c, evidence) for c in quotes) / len(quotes)
+        if q.facts:
+            s["fact_recall_unchecked"] = sum(_has_phrase(answer.generated, f) for f in q.facts) / len(q.facts)
     return s
 
 
@@ -193,6 +203,20 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         if rated
         else None
     )
+    for key in ("citation_precision_unchecked", "fact_recall_unchecked"):
+        if col(key):
+            summary[key] = _mean(col(key))
+    claims = [c for r in results for c in r.get("claims", [])]
+    if claims:  # sentences put through the claim check (generated, or the extractive self-test)
+        summary["claims_checked"] = len(claims)
+        summary["claims_removed"] = sum(not c["supported"] for c in claims)
+        summary["claims_removed_share"] = summary["claims_removed"] / len(claims)
+    kinds = [r.get("answerer") for r in results if not r["abstained"]]
+    if "llm" in kinds or "extractive-fallback" in kinds:
+        summary["fallback_rate"] = kinds.count("extractive-fallback") / len(kinds)
+        firsts = [r["first_token_ms"] for r in results if r.get("first_token_ms") is not None]
+        summary["first_token_p50_ms"] = percentile(firsts, 50)
+        summary["first_token_p95_ms"] = percentile(firsts, 95)
     latencies = [r["latency_ms"] for r in results]
     summary["latency_p50_ms"] = percentile(latencies, 50)
     summary["latency_p95_ms"] = percentile(latencies, 95)
@@ -211,8 +235,15 @@ def _progress(items: list[Any], quiet: bool, desc: str) -> Iterable[Any]:
     return tqdm(items, desc=desc, unit="q", file=sys.stderr, mininterval=0.5, dynamic_ncols=True)
 
 
-def run(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
-    """Answer every question and score it. Returns {"summary", "by_category", "results"}."""
+def run(
+    answerer: ExtractiveAnswerer | GenerativeAnswerer, questions: list[EvalQuestion], quiet: bool = True
+) -> dict[str, Any]:
+    """Answer every question and score it. Returns {"summary", "by_category", "results"}.
+
+    Generated answers carry the claim check's verdict on each sentence; extractive
+    answers are put through the same check as a self-test (every sentence should pass).
+    """
+    checker = answerer.checker if isinstance(answerer, GenerativeAnswerer) else _self_test_checker(answerer)
     known = answerer.index.documents
     for q in questions:  # fail before running anything, not halfway through
         missing = [src for src in q.to_filters().sources if src not in known]
@@ -253,6 +284,9 @@ def run(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool
                 "passage_ids": [p.chunk.id for p in ranked],
                 "scores": score(q, answer, texts, docs),
                 "latency_ms": latency,
+                "answerer": answer.answerer,
+                "claims": [asdict(c) for c in (answer.claims or checker.check_answer(answer))],
+                "first_token_ms": answer.timings.get("first_token_ms"),
             }
         )
     by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -304,6 +338,55 @@ def calibrate(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet
         "balanced_accuracy": round(accuracy, 4),
         "n": len(points),
     }
+
+
+def calibrate_claims(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
+    """Fit the claim check's support threshold.
+
+    Each evidence string of an answerable question is a claim. Cited against a retrieved
+    passage that holds it, it is supported; cited against a retrieved passage that holds
+    none of the question's evidence (on topic, but not the source of that fact), it is
+    not. The threshold maximises balanced accuracy over those two groups.
+    """
+    checker = _self_test_checker(answerer)
+    points: list[tuple[float, bool]] = []
+    for q in _progress([q for q in questions if q.answerable is not False and q.evidence], quiet, "claims"):
+        evidence = q.evidence or []
+        passages = tuple(answerer.retriever.retrieve(q.question, answerer.settings.top_k, q.to_filters()))
+        holding = [any(_contains(p.chunk.text, e) for e in evidence) for p in passages]
+        others = [n for n, h in enumerate(holding, start=1) if not h][:2]
+        for e in evidence:
+            for n, p in enumerate(passages, start=1):
+                if _contains(p.chunk.text, e):
+                    points.append((checker.support(e, (n,), passages).score, True))
+                    break
+            else:
+                continue
+            points.extend((checker.support(e, (n,), passages).score, False) for n in others)
+    pos = [sc for sc, ok in points if ok]
+    neg = [sc for sc, ok in points if not ok]
+    if not pos or not neg:
+        raise AssistantError("claim calibration needs answerable questions with evidence strings")
+    scores = sorted({sc for sc, _ in points})
+    cuts = [(a + b) / 2 for a, b in itertools.pairwise(scores)] or scores
+
+    def balanced(cut: float) -> float:
+        return (sum(sc >= cut for sc in pos) / len(pos) + sum(sc < cut for sc in neg) / len(neg)) / 2
+
+    values = [balanced(c) for c in cuts]
+    top = max(values)
+    plateau = [c for c, v in zip(cuts, values, strict=True) if v == top]
+    return {
+        "claim_threshold": round(plateau[len(plateau) // 2], 4),
+        "claim_balanced_accuracy": round(top, 4),
+        "claim_pairs": len(points),
+    }
+
+
+def _self_test_checker(answerer: ExtractiveAnswerer | GenerativeAnswerer) -> ClaimChecker:
+    from .answer import load_claim_threshold
+
+    return ClaimChecker(answerer.index, answerer.encode, load_claim_threshold(answerer.settings))
 
 
 # ---------------------------------------------------------------- checking and comparing
@@ -370,6 +453,17 @@ def format_summary(report: dict[str, Any]) -> str:
     lines = [f"{s['n']} questions"]
     for key in (*SUMMARY_KEYS, "false_abstention_rate"):
         lines.append(f"  {key:22} {_fmt(s.get(key))}")
+    if "claims_checked" in s:
+        lines.append(
+            f"  claim check: {s['claims_removed']} of {s['claims_checked']} sentences removed "
+            f"({s['claims_removed_share']:.1%})"
+        )
+    for key in ("citation_precision_unchecked", "fact_recall_unchecked", "fallback_rate"):
+        if key in s:
+            lines.append(f"  {key:22} {_fmt(s[key])}")
+    for key in ("first_token_p50_ms", "first_token_p95_ms"):
+        if s.get(key) is not None:
+            lines.append(f"  {key:22} {s[key]:.0f}")
     return "\n".join(lines)
 
 
@@ -406,7 +500,22 @@ def write_report(report: dict[str, Any], out_dir: Path, title: str) -> Path:
     plt.close(fig)
 
     lines = [f"# Evaluation: {title}", "", "## Summary", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(report['summary'].get(k))} |" for k in (*SUMMARY_KEYS, "n")]
+    summary = report["summary"]
+    extra = (
+        "claims_checked",
+        "claims_removed",
+        "claims_removed_share",
+        "citation_precision_unchecked",
+        "fact_recall_unchecked",
+        "fallback_rate",
+        "first_token_p50_ms",
+        "first_token_p95_ms",
+    )
+    lines += [f"| {k} | {_fmt(summary.get(k))} |" for k in (*SUMMARY_KEYS, "n", *extra) if k in summary]
+    removed = [(r["id"], c) for r in report["results"] for c in r.get("claims", []) if not c["supported"]]
+    if removed:
+        lines += ["", f"## Sentences the claim check removed ({len(removed)})", ""]
+        lines += [f"- **{qid}**: {c['text'][:200]}  \n  _{c['reason']}_" for qid, c in removed]
     lines += [
         "",
         "## Per category",
@@ -467,26 +576,35 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             print("No eval question depends on the documents the last refresh changed.")
             return 0
         print(f"{len(questions)} questions depend on the documents the last refresh changed: {sorted(touched)}")
-    answerer = open_answerer(settings, args.retriever, on_build=lambda m: print(m, file=sys.stderr))
+    extractive = open_answerer(settings, args.retriever, on_build=lambda m: print(m, file=sys.stderr))
     if args.calibrate:
-        result = calibrate(answerer, questions, quiet=args.quiet)
+        result = calibrate(extractive, questions, quiet=args.quiet)
+        result.update(calibrate_claims(extractive, questions, quiet=args.quiet))
         settings.home.mkdir(parents=True, exist_ok=True)
         (settings.home / "calibration.json").write_text(
             json.dumps({**result, "calibrated_on": str(args.questions)}, indent=2), "utf-8"
         )
         print(
             f"abstain_threshold {result['abstain_threshold']}, coverage_weight {result['coverage_weight']} "
-            f"(balanced accuracy {result['balanced_accuracy']} on {result['n']} questions) "
-            f"saved to {settings.home / 'calibration.json'}"
+            f"(balanced accuracy {result['balanced_accuracy']} on {result['n']} questions); "
+            f"claim_threshold {result['claim_threshold']} (balanced accuracy {result['claim_balanced_accuracy']} "
+            f"on {result['claim_pairs']} claim/passage pairs); saved to {settings.home / 'calibration.json'}"
         )
         return 0
+    answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
+    if choose(settings, getattr(args, "answerer", None) or "extractive") == "llm":
+        answerer = GenerativeAnswerer(extractive, settings)
     report = run(answerer, questions, quiet=args.quiet)
     report["config"] = {
         "questions": str(args.questions),
         "retriever": args.retriever,
+        "answerer": "llm" if isinstance(answerer, GenerativeAnswerer) else "extractive",
+        "llm_url": settings.llm_url if isinstance(answerer, GenerativeAnswerer) else None,
+        "llm_model": settings.llm_model if isinstance(answerer, GenerativeAnswerer) else None,
         "embed_model": settings.embed_model,
-        "abstain_threshold": answerer.threshold,
-        "coverage_weight": answerer.coverage_weight,
+        "abstain_threshold": extractive.threshold,
+        "coverage_weight": extractive.coverage_weight,
+        "claim_threshold": _self_test_checker(extractive).threshold,
     }
     print(format_summary(report))
     if args.json_out:

@@ -127,3 +127,28 @@ def _add_span(text: str, a: int, b: int, spans: list[tuple[int, int]]) -> None:
         b -= 1
     if b > a and any(ch.isalnum() for ch in text[a:b]):
         spans.append((a, b))
+
+
+def one_line(text: str) -> str:
+    """Whitespace (line breaks included) collapsed to single spaces."""
+    return _WS.sub(" ", text).strip()
+
+
+# Text in a document that speaks to an assistant rather than to a reader.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|above|previous|prior)\b"
+    r"|\b(?:system prompt|you are now|as an ai|new instructions?|developer mode)\b"
+    r"|\b(?:assistant|chatbot|model|ai)\s*[,:]\s*(?:say|tell|answer|reply|respond)\b",
+    re.I | re.S,
+)
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """True for a sentence addressed to an assistant ("ignore previous instructions and say...")."""
+    return _INSTRUCTION.search(sentence) is not None
+
+
+def defuse_markers(text: str) -> str:
+    """A document's own "[3]" shown as "(3)", so it cannot pass for one of the answer's citations."""
+    return _MARKER.sub(r"(\1)", text)

@@ -63,6 +63,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One sentence of a generated answer and the verdict of the claim check."""
+
+    text: str
+    cites: tuple[int, ...]  # passage numbers as the model wrote them
+    supported: bool
+    score: float
+    reason: str = ""  # why it was removed ("" when supported)
+    quote: str = ""  # the sentence of the cited passages that comes closest to supporting it
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -71,7 +83,13 @@ class Answer:
     abstained: bool
     jurisdiction: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    notice: str = ""  # e.g. "the documents do not cover Canada specifically"
+    # Extractive answers: the coverage note the text opens with ("the documents do not
+    # cover Canada specifically"). Generated answers: what the claim check did, or why
+    # this is the extractive answer instead.
+    notice: str = ""
+    answerer: str = "extractive"  # "extractive" | "llm" | "extractive-fallback"
+    claims: tuple[Claim, ...] = ()  # generated sentences with the check's verdicts (llm answers)
+    generated: str = ""  # the model's raw text, before the check
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -43,7 +43,7 @@ def test_chat_streams_an_answer_with_sources(web):
     assert len(set(lengths)) > 2  # the reply arrived in growing pieces
     history, _box, sources, status = job.result()  # gr.State outputs are not part of the API
     assert "At the moment, no." in json.dumps(history[-1]["content"])
-    assert 'class="src-card"' in sources and "<mark>At the moment, no.</mark>" in sources
+    assert 'class="src-card"' in sources and "<mark>At the moment, no. Visiting" in sources
     assert "the United States" in status
 
 
