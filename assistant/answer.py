@@ -477,9 +477,21 @@ class LiveAnswerer:
         self.retriever_kind = retriever_kind
         self._lock = threading.Lock()
         self._current = open_answerer(settings, retriever_kind, on_build, embedder)
+        self._polled = 0.0
+        self._stamp: int | str = 0
         self._stamp = self._state_stamp()
 
-    def _state_stamp(self) -> int:
+    def _state_stamp(self) -> int | str:
+        if self.settings.chroma_url:
+            # Replicas learn of a new generation from the Chroma server (asked at most every 2 s).
+            now = time.monotonic()
+            if now - self._polled < 2.0:
+                return self._stamp
+            self._polled = now
+            with contextlib.suppress(AssistantError):
+                live = index_status(self.settings)
+                return live["generation"] if live else 0
+            return self._stamp
         try:
             return (self.settings.index_dir / "state.json").stat().st_mtime_ns
         except OSError:

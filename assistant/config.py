@@ -17,6 +17,7 @@ class Settings(BaseModel):
     home: Path = Path(".assistant")
     corpus: Path = Path("corpus")
     embed_model: str = PACKAGED_MODEL
+    embed_backend: str = "torch"  # torch | onnx | onnx-int8 (see assistant/onnx_backend.py)
     chroma_url: str | None = None
     llm_url: str | None = None
     llm_model: str | None = None

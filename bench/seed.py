@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -32,9 +31,11 @@ def child(home: Path, *args: str) -> tuple[float, float]:
     env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_CORPUS": str(ROOT / "corpus")}
     t0 = time.perf_counter()
     wrapper = (
-        "import resource, runpy, sys; sys.argv = ['assistant', *sys.argv[1:]];\n"
+        "import runpy, sys; sys.argv = ['assistant', *sys.argv[1:]];\n"
         "try:\n    runpy.run_module('assistant', run_name='__main__')\n"
-        "finally:\n    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+        # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would report the parent's size
+        "finally:\n    print('PEAK_KB', [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0],"
+        " file=sys.stderr)"
     )
     out = subprocess.run([sys.executable, "-c", wrapper, *args], env=env, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -89,7 +90,10 @@ def main() -> None:
                 "answer_ms_median": round(statistics.median(whole), 1),
             }
         figures["warm"] = per_question
-        figures["bench_process_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        with open("/proc/self/status") as fh:
+            figures["bench_process_peak_rss_mb"] = round(
+                next(int(line.split()[1]) for line in fh if line.startswith("VmHWM")) / 1024
+            )
     finally:
         shutil.rmtree(home, ignore_errors=True)
     print(json.dumps(figures, indent=2))

@@ -1,0 +1,161 @@
+"""The embedding model run by ONNX Runtime instead of torch.
+
+A sentence-transformers model (transformer + mean or CLS pooling + normalisation) is
+exported once, locally, from its own files (torch is needed for that step only) into
+ASSISTANT_HOME/models/; afterwards encoding needs only onnxruntime, tokenizers and
+numpy, which import in a fraction of a second. "onnx" keeps float32 weights (vectors
+equal to torch's to about 1e-7); "onnx-int8" quantizes the weights dynamically (faster,
+vectors differ slightly, so an index built with it records a different model name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .types import AssistantError
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def export_dir(home: Path, model: str, backend: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model.strip("/")).strip("_") or "model"
+    return home / "models" / f"{safe[-80:]}-{backend}"
+
+
+def ensure_exported(model_path: Path, out: Path, backend: str) -> Path:
+    """Export (once) the model at model_path to out/model.onnx; returns out."""
+    if (out / "model.onnx").exists() and (out / "pooling.json").exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one export at a time; the others then find it done
+        if (out / "model.onnx").exists() and (out / "pooling.json").exists():
+            return out
+        tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            _export(model_path, tmp, backend)
+            shutil.rmtree(out, ignore_errors=True)
+            os.rename(tmp, out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _pooling(model_path: Path) -> dict[str, Any]:
+    modules = json.loads((model_path / "modules.json").read_text("utf-8"))
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(k not in ("Transformer", "Pooling", "Normalize") for k in kinds):
+        raise AssistantError(
+            f"the ONNX backend supports transformer + pooling models; {model_path.name} has {', '.join(kinds)}"
+        )
+    pool_dir = model_path / next(m["path"] for m in modules if m["type"].endswith("Pooling"))
+    config = json.loads((pool_dir / "config.json").read_text("utf-8"))
+    mode = "cls" if config.get("pooling_mode_cls_token") else "mean"
+    if not (config.get("pooling_mode_mean_tokens") or config.get("pooling_mode_cls_token")):
+        raise AssistantError(f"the ONNX backend supports mean or CLS pooling; {model_path.name} uses another")
+    max_len = 256
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        max_len = int(json.loads((model_path / "sentence_bert_config.json").read_text("utf-8"))["max_seq_length"])
+    return {"mode": mode, "max_seq_length": max_len}
+
+
+def _export(model_path: Path, out: Path, backend: str) -> None:
+    import torch
+    from transformers import AutoModel
+
+    pooling = _pooling(model_path)
+    model = AutoModel.from_pretrained(str(model_path)).eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    sample = torch.ones((2, 8), dtype=torch.int64)
+    fp32 = out / ("model.onnx" if backend == "onnx" else "model-fp32.onnx")
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shapes; the axes are declared dynamic below
+        torch.onnx.export(
+            Hidden(model),
+            (sample, sample, torch.zeros_like(sample)),
+            str(fp32),
+            input_names=list(INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes={k: {0: "batch", 1: "tokens"} for k in (*INPUTS, "last_hidden_state")},
+            opset_version=17,
+            dynamo=False,
+        )
+    if backend == "onnx-int8":
+        try:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+        except ImportError as exc:
+            raise AssistantError(f"int8 quantization needs the 'onnx' package ({exc})") from None
+        quantize_dynamic(str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8)
+        fp32.unlink()
+    shutil.copy(model_path / "tokenizer.json", out / "tokenizer.json")
+    (out / "pooling.json").write_text(json.dumps(pooling), "utf-8")
+
+
+class OnnxEncoder:
+    """Unit-length vectors from an exported model, with onnxruntime and tokenizers only."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        pooling = json.loads((path / "pooling.json").read_text("utf-8"))
+        self.mode = pooling["mode"]
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(pooling["max_seq_length"]))
+        self.tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = np.argsort([len(e.ids) for e in encodings])  # similar lengths together: less padding
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i in range(0, len(order), batch_size):
+            rows = order[i : i + batch_size]
+            width = max(len(encodings[r].ids) for r in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            types = np.zeros((len(rows), width), dtype=np.int64)
+            for j, r in enumerate(rows):
+                e = encodings[r]
+                ids[j, : len(e.ids)] = e.ids
+                mask[j, : len(e.ids)] = e.attention_mask
+                types[j, : len(e.ids)] = e.type_ids
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+            if self.mode == "cls":
+                vectors = hidden[:, 0]
+            else:
+                weights = mask[..., None].astype(np.float32)
+                vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            out[rows] = vectors / np.clip(norms, 1e-12, None)
+        return out
