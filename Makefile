@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install install-llm run serve refresh test test-llm eval calibrate lint format clean
+.PHONY: install install-llm run serve refresh test test-llm load bench audit eval calibrate lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,15 @@ test: install         ## unit, integration and golden-eval tests
 
 test-llm: install-llm ## generative answers against a real llama.cpp server (Gemma 3 270M)
 	$(PY) -m pytest -q -m llm
+
+load: install         ## 16 web-chat users x 25 questions, quiet and during refreshes; fails on any failed request
+	$(PY) bench/load.py --users 16 --questions 25 --json-out reports/load.json
+
+bench: install        ## speed and scale at 1k/10k/100k chunks: bench/results/scale.json and scale.png
+	$(PY) bench/scale.py --sizes 1000 10000 100000 --backend torch onnx --out bench/results
+
+audit: install        ## known vulnerabilities in the installed dependencies (pip-audit; see .ci/audit)
+	PY=$(PY) bash .ci/audit
 
 eval: install         ## the eval set with a Markdown report; fails below evals/thresholds.toml
 	$(VENV)/bin/assistant eval --check --report reports/eval --json-out reports/eval/report.json

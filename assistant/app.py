@@ -319,12 +319,15 @@ def build_app(
 
     def ask_api(question: str, jurisdiction: str = "", sources: str = "", mode: str | None = None) -> dict[str, Any]:
         """One answer as JSON, the same as `assistant ask --json`."""
-        code = jur.parse_code(jurisdiction) if jurisdiction else None
-        filters = Filters(tuple(s.strip() for s in sources.split(",") if s.strip()), code)
-        base = live.get()
-        if (mode or default_mode) == "llm" and llm_client is not None:
-            return GenerativeAnswerer(base, settings, llm_client).answer(question, filters).to_dict()
-        return base.answer(question, filters).to_dict()
+        try:
+            code = jur.parse_code(jurisdiction) if jurisdiction else None
+            filters = Filters(tuple(s.strip() for s in sources.split(",") if s.strip()), code)
+            base = live.get()
+            if (mode or default_mode) == "llm" and llm_client is not None:
+                return GenerativeAnswerer(base, settings, llm_client).answer(question, filters).to_dict()
+            return base.answer(question, filters).to_dict()
+        except (AssistantError, ValueError) as exc:  # the same one-line message the CLI prints
+            raise gr.Error(str(exc)) from None
 
     def clear() -> tuple[Any, ...]:
         return [], {"topic": None, "jurisdiction": None, "answers": []}, render_sources(None, 0, live.get()), ""

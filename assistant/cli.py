@@ -17,6 +17,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         corpus=getattr(args, "corpus", None),
         chroma_url=getattr(args, "chroma_url", None),
         embed_model=getattr(args, "embed_model", None),
+        embed_backend=getattr(args, "embed_backend", None),
         llm_url=getattr(args, "llm_url", None),
         llm_model=getattr(args, "llm_model", None),
         llm_api_key=getattr(args, "llm_api_key", None),
@@ -207,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--corpus", type=Path, help="corpus directory; env ASSISTANT_CORPUS")
     common.add_argument("--chroma-url", help="use a Chroma server; env ASSISTANT_CHROMA_URL")
     common.add_argument("--embed-model", help="sentence-transformers model name or path; env ASSISTANT_EMBED_MODEL")
+    common.add_argument(
+        "--embed-backend",
+        choices=("torch", "onnx", "onnx-int8"),
+        help="run the embedding model with torch or ONNX Runtime; env ASSISTANT_EMBED_BACKEND",
+    )
 
     parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from a folder of policy documents.")
     sub = parser.add_subparsers(dest="command", required=True)

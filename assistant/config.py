@@ -17,7 +17,9 @@ class Settings(BaseModel):
     home: Path = Path(".assistant")
     corpus: Path = Path("corpus")
     embed_model: str = PACKAGED_MODEL
-    embed_backend: str = "torch"  # torch | onnx | onnx-int8 (see assistant/onnx_backend.py)
+    # onnx (default): the model exported once to ONNX, run without torch (same vectors, faster
+    # start); torch: sentence-transformers; onnx-int8: quantized (see assistant/onnx_backend.py)
+    embed_backend: str = "onnx"
     chroma_url: str | None = None
     llm_url: str | None = None
     llm_model: str | None = None

@@ -84,12 +84,6 @@ class ClaimChecker:
         missing = [n for n in refs if not 1 <= n <= len(passages)]
         if missing:
             return Support(0.0, None, f"cites [{missing[0]}], which is not one of the {len(passages)} passages")
-        if len(words(claim)) < 3:
-            return Support(0.0, None, "too short to check against a passage")
-        for n in refs:
-            doc = self.index.documents[passages[n - 1].chunk.doc_id]
-            if claim.startswith("(") or (doc.title and normalize(doc.title) in normalize(claim)):
-                return Support(0.0, None, "repeats a passage's source line, not a claim")
         cvec = self.encode(claim)
         cterms = set(lexical_tokens(claim))
         weights = {t: self.index.idf(t) for t in cterms}
@@ -124,8 +118,13 @@ class ClaimChecker:
             doc.fetched,
         )
         cited_text = " ".join(passages[n - 1].chunk.text for n in refs)
+        titles = [self.index.documents[passages[n - 1].chunk.doc_id].title for n in refs]
         reason = ""
-        if score < self.threshold:
+        if len(words(claim)) < 3:
+            reason = "too short to check against a passage"
+        elif claim.startswith("(") or any(t and normalize(t) in normalize(claim) for t in titles):
+            reason = "repeats a passage's source line, not a claim"
+        elif score < self.threshold:
             reason = f"not supported by [{', '.join(map(str, refs))}] (support {score:.2f} < {self.threshold:.2f})"
         else:
             absent = _specifics_absent(claim, cited_text)

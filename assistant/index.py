@@ -3,8 +3,8 @@
 The only module that talks to chromadb. Layout under ASSISTANT_HOME/index/:
 
     state.json         points at the live generation; replaced atomically, last
-    g000007/           documents.json, chunks.json, sentences.npy, bm25/
-    chroma/            Chroma PersistentClient (unless ASSISTANT_CHROMA_URL is set)
+    g000007/           documents.json, chunks.json, sentences.npy, bm25/, vocabulary.*,
+                       chroma-*/ (its own Chroma store, unless ASSISTANT_CHROMA_URL is set)
 
 A refresh builds a new generation (new Chroma collection + files) beside the live
 one, re-embedding only chunks whose text is new, then swaps state.json. A refresh
@@ -48,11 +48,20 @@ FORMAT = 1
 # ---------------------------------------------------------------- embeddings
 
 
+def model_cache() -> Path:
+    """Where exported models live, shared by every ASSISTANT_HOME of this user:
+    ASSISTANT_MODEL_CACHE, else $XDG_CACHE_HOME/policy-assistant, else ~/.cache/policy-assistant."""
+    if os.environ.get("ASSISTANT_MODEL_CACHE"):
+        return Path(os.environ["ASSISTANT_MODEL_CACHE"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "policy-assistant"
+
+
 class Embedder:
     """The embedding model, loaded on first use, from local files only.
 
     backend "torch" runs it with sentence-transformers; "onnx" and "onnx-int8" run an
-    ONNX export of it (made once under `cache`, see onnx_backend) without importing torch.
+    ONNX export of it (made once under `cache`/models, see onnx_backend) without importing torch.
     """
 
     def __init__(
@@ -67,13 +76,13 @@ class Embedder:
         # int8 weights give slightly different vectors: an index records them as another model.
         self.name = model if backend != "onnx-int8" else f"{model}+onnx-int8"
         self.batch_size = batch_size
-        self.cache = cache or Path(".assistant")
+        self.cache = cache or model_cache()
         self._model: Any = None
         self._lock = threading.Lock()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Embedder:
-        return cls(settings.embed_model, settings.embed_batch_size, settings.embed_backend, settings.home)
+        return cls(settings.embed_model, settings.embed_batch_size, settings.embed_backend)
 
     def _path(self) -> str:
         if self.model in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}"):
@@ -154,7 +163,13 @@ def lexical_tokens(text: str) -> list[str]:
 # ---------------------------------------------------------------- stores
 
 
-def _chroma_client(settings: Settings) -> Any:
+def _store(settings: Settings, state: dict[str, Any]) -> Path:
+    """The local Chroma store of a generation: its own folder, so a damaged store is never
+    reused and a half-written one never touches the live one (older indexes shared one)."""
+    return settings.index_dir / state.get("store", "chroma")
+
+
+def _chroma_client(settings: Settings, store: Path | None = None) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -172,9 +187,14 @@ def _chroma_client(settings: Settings) -> Any:
             )
         except Exception as exc:
             raise AssistantError(f"Chroma server at {settings.chroma_url} is unreachable ({exc})") from None
-    path = settings.index_dir / "chroma"
+    path = store or settings.index_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise AssistantError(
+            f"the vector store {path} cannot be opened ({type(exc).__name__}); run 'assistant refresh'"
+        ) from None
 
 
 def _metadata(chunk: Chunk, doc: Document) -> dict[str, Any]:
@@ -375,7 +395,9 @@ def _publish(settings: Settings, gen_dir: Path, state: dict[str, Any]) -> None:
     ids: list[str] = []
     docs: list[str] = []
     metas: list[dict[str, Any]] = []
-    for path in sorted(p for p in gen_dir.rglob("*") if p.is_file()):
+    for path in sorted(
+        p for p in gen_dir.rglob("*") if p.is_file() and not p.relative_to(gen_dir).parts[0].startswith("chroma")
+    ):
         rel = path.relative_to(gen_dir).as_posix()
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         parts = max(1, -(-len(data) // PIECE))
@@ -472,7 +494,7 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
         bm25 = bm25s.BM25.load(str(gen_dir / "bm25"))
         vocab = json.loads((gen_dir / "vocabulary.json").read_text("utf-8"))
         vocab_vectors = np.load(gen_dir / "vocabulary.npy").astype(np.float32)
-        collection = _chroma_client(settings).get_collection(state["collection"])
+        collection = _chroma_client(settings, _store(settings, state)).get_collection(state["collection"])
     except AssistantError:
         raise
     except Exception as exc:
@@ -608,28 +630,62 @@ def build(
     with refresh_lock(settings):
         old = _load_state(settings)
         report = _diff(old, documents, embedder.name)
-        if old and report.nothing_changed and not force and _complete(settings, old):
-            report.unchanged = sorted(d.id for d in documents)
-            report.generation = old["generation"]
-            report.seconds = time.perf_counter() - t0
-            return report
+        if old and report.nothing_changed and not force:
+            if _complete(settings, old):
+                report.unchanged = sorted(d.id for d in documents)
+                report.generation = old["generation"]
+                report.seconds = time.perf_counter() - t0
+                return report
+            report.reason = f"the live index {old['generation']} is damaged or incomplete; rebuilding it"
         try:
             _build_generation(settings, documents, embedder, old, report)
-        except BaseException:
+        except BaseException as exc:
             # The live generation is untouched; drop what this attempt wrote.
             _collect_garbage(settings, keep={old["generation"]} if old else set())
+            if isinstance(exc, Exception) and not isinstance(exc, AssistantError):
+                live = f"the live index {old['generation']} is unchanged" if old else "no index was written"
+                why = _describe_failure(exc, settings.index_dir)
+                raise AssistantError(f"writing the new index failed ({why}); {live}") from exc
             raise
     report.seconds = time.perf_counter() - t0
     return report
 
 
+def _describe_failure(exc: Exception, index_dir: Path) -> str:
+    import errno
+
+    text = " ".join(str(exc).split())
+    full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    with contextlib.suppress(OSError):
+        full = full or shutil.disk_usage(index_dir).free < 1_000_000
+    if full or "disk is full" in text or "No space left" in text:
+        return f"no space left on the device holding {index_dir}"
+    return f"{type(exc).__name__}: {text[:160]}"
+
+
 def _complete(settings: Settings, state: dict[str, Any]) -> bool:
+    """True when the generation's files and its Chroma collection are all there and readable."""
     if settings.chroma_url:
         try:
             _download(settings, state)
         except AssistantError:
             return False
-    return _complete_files(settings.index_dir / state["generation"])
+    return _complete_files(settings.index_dir / state["generation"]) and _collection_ok(settings, state)
+
+
+def _collection_ok(settings: Settings, state: dict[str, Any]) -> bool:
+    """The generation's collection holds every chunk and answers a query."""
+    try:
+        collection = _chroma_client(settings, _store(settings, state)).get_collection(state["collection"])
+        expected = sum(int(d["chunks"]) for d in state["documents"].values())
+        if collection.count() != expected:
+            return False
+        if expected:
+            probe = collection.get(limit=1, include=["embeddings"])
+            collection.query(query_embeddings=[list(probe["embeddings"][0])], n_results=1)
+        return True
+    except Exception:
+        return False
 
 
 def _complete_files(gen_dir: Path) -> bool:
@@ -664,7 +720,7 @@ def _reusable(
         return None, {}, None
     try:
         gen_dir = settings.index_dir / old["generation"]
-        collection = _chroma_client(settings).get_collection(old["collection"])
+        collection = _chroma_client(settings, _store(settings, old)).get_collection(old["collection"])
         chunks_raw = json.loads((gen_dir / "chunks.json").read_text("utf-8"))
         vectors = np.load(gen_dir / "sentences.npy")
     except Exception:  # a damaged old generation: just re-embed everything
@@ -699,10 +755,14 @@ def _build_generation(
     chunk_vectors: dict[str, np.ndarray] = {}
     if old_collection is not None:
         wanted = [c.id for c in chunks if c.id in old_rows]
-        for i in range(0, len(wanted), 1000):
-            got = old_collection.get(ids=wanted[i : i + 1000], include=["embeddings"])
-            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
-                chunk_vectors[cid] = np.asarray(vec, dtype=np.float32)
+        try:
+            for i in range(0, len(wanted), 1000):
+                got = old_collection.get(ids=wanted[i : i + 1000], include=["embeddings"])
+                for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                    chunk_vectors[cid] = np.asarray(vec, dtype=np.float32)
+        except Exception:  # the old vectors are damaged: embed everything again
+            chunk_vectors.clear()
+            old_rows, old_vectors = {}, None
     fresh = [c for c in chunks if c.id not in chunk_vectors]
     report.reused_chunks = len(chunks) - len(fresh)
     report.embedded_chunks = len(fresh)
@@ -731,7 +791,14 @@ def _build_generation(
     sentence_matrix = (np.concatenate(sentence_blocks) if sentence_blocks else np.zeros((0, dim))).astype(np.float16)
 
     # Vectors: a new collection per generation, so readers of the old one are never disturbed.
-    client = _chroma_client(settings)
+    # A store path never used before: Chroma keeps one client per path per process, and a
+    # path reused after a failed build could hand back a client of deleted files.
+    store_name = f"chroma-{os.getpid()}-{time.time_ns()}"
+    store = gen_dir / store_name
+    try:
+        client = _chroma_client(settings, store)
+    except AssistantError as exc:  # a store that cannot be created is a write failure, not damage
+        raise OSError(str(exc)) from None
     collection_name = f"chunks-{generation}"
     with contextlib.suppress(Exception):
         client.delete_collection(collection_name)
@@ -761,6 +828,7 @@ def _build_generation(
         "format": FORMAT,
         "generation": generation,
         "collection": collection_name,
+        "store": f"{generation}/{store_name}",
         "embed_model": embedder.name,
         "dim": int(dim),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -848,6 +916,8 @@ def _collect_garbage(settings: Settings, keep: set[str]) -> None:
     for path in [*index_dir.glob("g[0-9]*"), *index_dir.glob(".g[0-9]*.part")]:
         if path.is_dir() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
+    if not settings.chroma_url and not (index_dir / "chroma").is_dir():
+        return  # each generation's store went with its folder (indexes before that shared index/chroma)
     try:
         client = _chroma_client(settings)
         for col in client.list_collections():

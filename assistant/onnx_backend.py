@@ -2,7 +2,7 @@
 
 A sentence-transformers model (transformer + mean or CLS pooling + normalisation) is
 exported once, locally, from its own files (torch is needed for that step only) into
-ASSISTANT_HOME/models/; afterwards encoding needs only onnxruntime, tokenizers and
+the model cache (~/.cache/policy-assistant/models/); afterwards encoding needs only onnxruntime, tokenizers and
 numpy, which import in a fraction of a second. "onnx" keeps float32 weights (vectors
 equal to torch's to about 1e-7); "onnx-int8" quantizes the weights dynamically (faster,
 vectors differ slightly, so an index built with it records a different model name).

@@ -432,6 +432,11 @@ class Fetcher:
         os.replace(tmp, self.state_path)
 
 
+def _toml_str(value: str) -> str:
+    """A TOML basic string: JSON's escapes without \\u surrogate pairs (TOML has none), DEL escaped."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def add_source(
     corpus: Path,
     target: str,
@@ -489,11 +494,11 @@ def add_source(
             "jurisdictions": list(jurisdictions),
         }
     )
-    lines = ["", "[[source]]", f"id = {json.dumps(entry.id)}", f"title = {json.dumps(entry.title)}"]
+    lines = ["", "[[source]]", f"id = {_toml_str(entry.id)}", f"title = {_toml_str(entry.title)}"]
     for key in ("publisher", "url", "path", "published", "kind"):
-        lines.append(f"{key} = {json.dumps(getattr(entry, key))}")
+        lines.append(f"{key} = {_toml_str(getattr(entry, key))}")
     if entry.jurisdictions:
-        lines.append(f"jurisdictions = {json.dumps(list(entry.jurisdictions))}")
+        lines.append(f"jurisdictions = [{', '.join(_toml_str(j) for j in entry.jurisdictions)}]")
     manifest = corpus / MANIFEST
     old = manifest.read_text("utf-8") if manifest.exists() else ""
     new = old.rstrip("\n") + "\n" + "\n".join(lines) + "\n"

@@ -188,7 +188,7 @@ def _raw_encoder(backend: str):  # type: ignore[no-untyped-def]
         return lambda texts: model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
     from assistant.index import Embedder
 
-    emb = Embedder(backend=backend, cache=Path(tempfile.gettempdir()) / "assistant-bench-models")
+    emb = Embedder(backend=backend)
     emb.encode(["load"])
     return lambda texts: emb._load().encode(texts, 64)
 

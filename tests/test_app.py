@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -101,6 +102,10 @@ def test_auth_is_enforced_on_the_api(fresh, embedder):
             "Can I opt out from the US?", "", "", api_name="/ask"
         )
         assert not answer["abstained"]
+        # the page cannot load its configuration (components, API) without the login either
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "config", timeout=10)
+        assert refused.value.code in (401, 403)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -170,3 +175,23 @@ def test_admin_refresh_button_refreshes_and_the_chat_answers_from_new_text(fresh
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_by_default_the_chat_listens_on_loopback_only_and_limits_uploads(web):
+    import re as _re
+
+    _, url = web
+    port = int(_re.search(r":(\d+)/", url).group(1))
+    routes = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    others = [a for a in _re.findall(r"inet (\d+\.\d+\.\d+\.\d+)", routes) if not a.startswith("127.")]
+    for address in others:  # the machine's other addresses do not reach the chat
+        with pytest.raises(OSError), socket.create_connection((address, port), timeout=2):
+            pass
+    body = b'--b\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n\r\n'
+    body += b"x" * 2_000_000 + b"\r\n--b--\r\n"
+    request = urllib.request.Request(
+        url + "gradio_api/upload", data=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code in (400, 413)  # over the 1 MB limit

@@ -74,7 +74,7 @@ def test_failed_refresh_leaves_the_old_index_serving(fresh, embedder):
     path.write_text(path.read_text("utf-8") + "\nAn added paragraph.\n", "utf-8")
     failing = _FailingEmbedder()
     failing._model = embedder._load()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(AssistantError, match=r"writing the new index failed \(RuntimeError: model crashed\); the live"):
         refresh(fresh, embedder=failing)
     assert (fresh.index_dir / "state.json").read_bytes() == state_before
     assert sorted(p.name for p in fresh.index_dir.glob("g*")) == [json.loads(state_before)["generation"]]

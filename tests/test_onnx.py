@@ -1,0 +1,94 @@
+"""The ONNX embedding backend: same vectors as torch (fp32), no torch at query time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from assistant.answer import open_answerer
+from assistant.cli import main
+from assistant.config import Settings
+from assistant.index import Embedder, open_index, refresh
+from assistant.types import AssistantError
+
+from .conftest import ROOT, copy_corpus
+
+TEXTS = ["Can I opt out from the US?", "European users can object with the Right to object form.", "x"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+def test_onnx_fp32_gives_the_torch_vectors(embedder, models):
+    onnx = Embedder(backend="onnx", cache=models)
+    assert onnx.name == embedder.name  # interchangeable: an index built with one is read with the other
+    a, b = embedder.encode(TEXTS), onnx.encode(TEXTS)
+    assert b.shape == a.shape and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(a * b, axis=1))) > 0.9999
+    exported = next(models.glob("models/*-onnx")) / "model.onnx"
+    stamp = exported.stat().st_mtime_ns
+    Embedder(backend="onnx", cache=models).encode(["again"])  # exported once, then reused
+    assert exported.stat().st_mtime_ns == stamp
+
+
+def test_int8_vectors_are_another_model_and_still_answer(tmp_path, embedder, models):
+    settings = Settings(home=tmp_path / "home", corpus=copy_corpus(tmp_path / "corpus"))
+    refresh(settings, embedder=embedder)
+    int8 = Embedder(backend="onnx-int8", cache=models)
+    assert int8.name.endswith("+onnx-int8")
+    with pytest.raises(AssistantError, match="run 'assistant refresh' to re-embed"):
+        open_index(settings, int8)
+    report = refresh(settings, embedder=int8)
+    assert report.reason.startswith("embedding model changed") and report.reused_chunks == 0
+    answer = open_answerer(settings, embedder=int8).answer("Can I opt out from the US?")
+    assert answer.text.startswith("At the moment, no.")
+
+
+def test_a_cold_ask_on_onnx_never_imports_torch(seed_settings, models):
+    script = (
+        "import runpy, sys; sys.argv = ['assistant', 'ask', 'Can I opt out from the US?'];\n"
+        "try:\n    runpy.run_module('assistant', run_name='__main__')\n"
+        "finally:\n    print('TORCH', 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    home = seed_settings.home
+    # the export is made once per machine (with torch); every later process runs without it
+    Embedder(backend="onnx").encode(["export"])
+    env = {
+        "ASSISTANT_HOME": str(home),
+        "ASSISTANT_CORPUS": str(seed_settings.corpus),
+        "ASSISTANT_EMBED_BACKEND": "onnx",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, env={**_env(), **env}, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert "At the moment, no." in out.stdout
+    assert "TORCH False False" in out.stdout
+
+
+def test_an_unknown_backend_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_EMBED_BACKEND", "gpu-magic")
+    code = main(["refresh", "--home", str(tmp_path / "h"), "--corpus", str(copy_corpus(tmp_path / "c"))])
+    err = capsys.readouterr().err
+    assert code == 1 and "unknown embedding backend 'gpu-magic'" in err and len(err.strip().splitlines()) == 1
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+
+
+def test_eval_metrics_hold_on_onnx(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_EMBED_BACKEND", "onnx")
+    out = tmp_path / "eval.json"
+    code = main(["eval", "--quiet", "--check", "--json-out", str(out), "--home", str(tmp_path / "home"),
+                 "--corpus", str(copy_corpus(tmp_path / "corpus"))])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(out.read_text())["summary"]["citation_precision"] >= 0.8
