@@ -20,7 +20,7 @@ install: $(STAMP)
 
 LLM_STAMP := $(VENV)/.installed-llm
 $(LLM_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,llm-test]"
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install --quiet -e ".[dev,llm-test]"
 	touch $(LLM_STAMP)
 
 install-llm: $(LLM_STAMP)

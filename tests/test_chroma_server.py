@@ -6,6 +6,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +19,10 @@ from assistant.index import refresh
 
 from .conftest import copy_corpus, free_port
 
-CHROMA = Path(shutil.which("chroma") or "chroma")
+# the venv's own `chroma` (the tests may run without the venv on PATH)
+CHROMA = Path(sys.executable).parent / "chroma"
+if not CHROMA.exists():
+    CHROMA = Path(shutil.which("chroma") or "chroma")
 
 
 @pytest.fixture(scope="module")
