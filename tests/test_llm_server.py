@@ -259,8 +259,8 @@ def test_the_web_chat_offers_the_model_and_shows_what_the_check_removed(seed_set
         history, _box, sources, _status = client.predict(
             "Can I opt out from the US?", [], "auto", "llm", api_name="/chat"
         )
-        reply = history[-1]["content"]
-        reply = reply if isinstance(reply, str) else json.dumps(reply)
+        content = history[-1]["content"]  # a string, or a list of {"type": "text", "text": ...} parts
+        reply = content if isinstance(content, str) else " ".join(str(part.get("text", "")) for part in content)
         assert 'class="cite"' in reply and "checknote" in reply  # what the check did is said
         if any(not c["supported"] for c in data["claims"]):
             assert "Removed by the claim check" in sources or "extractive answer" in reply
