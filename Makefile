@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install install-llm run serve refresh test test-llm load bench audit eval calibrate lint format clean
+.PHONY: install install-llm run serve refresh test test-llm load bench bench-100k audit eval calibrate lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -41,8 +41,11 @@ test-llm: install-llm ## generative answers against a real llama.cpp server (Gem
 load: install         ## 16 web-chat users x 25 questions, quiet and during refreshes; fails on any failed request
 	$(PY) bench/load.py --users 16 --questions 25 --json-out reports/load.json
 
-bench: install        ## speed and scale at 1k and 10k chunks (about 12 min): bench/results/scale.json, scale.png
-	$(PY) bench/scale.py --sizes 1000 10000 --backend torch onnx --out bench/results
+bench: install        ## speed and scale at 1k and 10k chunks (about 12 min): bench/results/scale.json, scale.png (keeps the 100k row)
+	$(PY) bench/scale.py --sizes 1000 10000 --backend torch onnx --merge --out bench/results
+
+bench-100k: install   ## the 100k-chunk row (about 40 min here), merged into bench/results/scale.json
+	$(PY) bench/scale.py --sizes 100000 --backend onnx --merge --out bench/results
 
 audit: install        ## known vulnerabilities in the installed dependencies (pip-audit; see .ci/audit)
 	PY=$(PY) bash .ci/audit

@@ -461,8 +461,12 @@ class LiveAnswerer:
 
     Each call to get() checks state.json (one stat, and a read only when it changed);
     after a refresh the next question is answered from the new generation, while
-    questions already running finish on the old one.
+    questions already running finish on the old one. The old one's vector store is
+    closed RETIRE_AFTER seconds later (a question reads vectors only in its first
+    moments), so a server that sees many refreshes does not keep every store open.
     """
+
+    RETIRE_AFTER = 120.0
 
     def __init__(
         self,
@@ -480,6 +484,7 @@ class LiveAnswerer:
         self._polled = 0.0
         self._stamp: int | str = 0
         self._stamp = self._state_stamp()
+        self._retired: list[tuple[float, ExtractiveAnswerer]] = []
 
     def _state_stamp(self) -> int | str:
         if self.settings.chroma_url:
@@ -506,8 +511,23 @@ class LiveAnswerer:
                     # A damaged new generation: keep answering from the one we have, try again next time.
                     with contextlib.suppress(AssistantError):
                         if live and live["generation"] != self._current.index.generation:
+                            old = self._current
                             self._current = open_answerer(
                                 self.settings, self.retriever_kind, embedder=self._current.index.embedder
                             )
+                            self._retired.append((time.monotonic(), old))
                         self._stamp = stamp
+        if self._retired and time.monotonic() - self._retired[0][0] > self.RETIRE_AFTER:
+            with self._lock:
+                now = time.monotonic()
+                while self._retired and now - self._retired[0][0] > self.RETIRE_AFTER:
+                    self._retired.pop(0)[1].index.close()
         return self._current
+
+    def close(self) -> None:
+        """Release every generation this object opened."""
+        with self._lock:
+            for _, old in self._retired:
+                old.index.close()
+            self._retired.clear()
+            self._current.index.close()

@@ -423,8 +423,14 @@ def serve(
     no_auth: bool = False,
     admin: bool = False,
     answerer: str | None = None,
+    queue_size: int = 64,
+    concurrency: int = 2,
 ) -> int:
-    """Run the web chat. A non-loopback host needs ASSISTANT_AUTH=user:password (or --no-auth)."""
+    """Run the web chat. A non-loopback host needs ASSISTANT_AUTH=user:password (or --no-auth).
+
+    At most `concurrency` questions are answered at once and `queue_size` wait; a question
+    beyond that is turned away at once ("queue is full") rather than held without limit.
+    """
     auth = None
     if os.environ.get("ASSISTANT_AUTH"):
         user, _, password = os.environ["ASSISTANT_AUTH"].partition(":")
@@ -439,7 +445,7 @@ def serve(
     choose(settings, answerer)  # --answerer llm without a server: a one-line error before loading anything
     live = LiveAnswerer(settings, on_build=print)
     demo = build_app(live, admin=admin, answerer=answerer)
-    demo.queue(max_size=64, default_concurrency_limit=2)
+    demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     demo.launch(
         server_name=host,
         server_port=port,

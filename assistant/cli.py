@@ -195,11 +195,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import serve
 
     return serve(
-        _settings(args), host=args.host, port=args.port, no_auth=args.no_auth, admin=args.admin, answerer=args.answerer
+        _settings(args),
+        host=args.host,
+        port=args.port,
+        no_auth=args.no_auth,
+        admin=args.admin,
+        answerer=args.answerer,
+        queue_size=args.queue_size,
+        concurrency=args.concurrency,
     )
 
 
 # ---------------------------------------------------------------- parser
+
+
+def _at_least_one(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -302,6 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-auth", action="store_true", help="allow a non-loopback --host without ASSISTANT_AUTH")
     p.add_argument(
         "--admin", action="store_true", help="show a 'Refresh the corpus' button (to everyone who can open the page)"
+    )
+    p.add_argument(
+        "--queue-size",
+        type=_at_least_one,
+        default=64,
+        help="questions allowed to wait; more are turned away with 'queue is full' (default 64)",
+    )
+    p.add_argument(
+        "--concurrency", type=_at_least_one, default=2, help="questions answered at the same time (default 2)"
     )
     answerer_options(p)
     p.set_defaults(func=cmd_serve)

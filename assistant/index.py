@@ -163,6 +163,13 @@ def lexical_tokens(text: str) -> list[str]:
 # ---------------------------------------------------------------- stores
 
 
+# One HTTP client per Chroma server for the whole process: Chroma registers a new system
+# for every HttpClient and does not let go of all of it on close(), so a replica that made
+# one per poll would grow without end.
+_HTTP_CLIENTS: dict[str, Any] = {}
+_HTTP_LOCK = threading.Lock()
+
+
 def _store(settings: Settings, state: dict[str, Any]) -> Path:
     """The local Chroma store of a generation: its own folder, so a damaged store is never
     reused and a half-written one never touches the live one (older indexes shared one)."""
@@ -177,16 +184,21 @@ def _chroma_client(settings: Settings, store: Path | None = None) -> Any:
     if settings.chroma_url:
         from urllib.parse import urlparse
 
-        url = urlparse(settings.chroma_url)
-        try:
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or 8000,
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-        except Exception as exc:
-            raise AssistantError(f"Chroma server at {settings.chroma_url} is unreachable ({exc})") from None
+        with _HTTP_LOCK:
+            if settings.chroma_url in _HTTP_CLIENTS:
+                return _HTTP_CLIENTS[settings.chroma_url]
+            url = urlparse(settings.chroma_url)
+            try:
+                client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or 8000,
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception as exc:
+                raise AssistantError(f"Chroma server at {settings.chroma_url} is unreachable ({exc})") from None
+            _HTTP_CLIENTS[settings.chroma_url] = client
+            return client
     path = store or settings.index_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     try:
@@ -195,6 +207,27 @@ def _chroma_client(settings: Settings, store: Path | None = None) -> Any:
         raise AssistantError(
             f"the vector store {path} cannot be opened ({type(exc).__name__}); run 'assistant refresh'"
         ) from None
+
+
+@contextlib.contextmanager
+def _chroma(settings: Settings, store: Path | None = None) -> Iterator[Any]:
+    """A Chroma client for one piece of work, closed after it.
+
+    Chroma keeps each client's system (files, caches, an HTTP pool) until the client is
+    closed; a long-running server that opened one per generation or per poll would grow.
+    """
+    client = _chroma_client(settings, store)
+    try:
+        yield client
+    finally:
+        _close(client)
+
+
+def _close(client: Any) -> None:
+    if any(client is shared for shared in _HTTP_CLIENTS.values()):
+        return  # shared by the whole process
+    with contextlib.suppress(Exception):
+        client.close()
 
 
 def _metadata(chunk: Chunk, doc: Document) -> dict[str, Any]:
@@ -292,6 +325,7 @@ class Index:
     document_frequency: dict[str, int]  # lexical token -> number of chunks holding it
     position: dict[str, int] = field(default_factory=dict)
     stems: frozenset[str] = frozenset()
+    client: Any = None  # the Chroma client behind `collection`; see close()
 
     def __post_init__(self) -> None:
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
@@ -304,6 +338,12 @@ class Index:
     @property
     def generation(self) -> str:
         return str(self.state["generation"])
+
+    def close(self) -> None:
+        """Release the Chroma client (the index cannot search vectors afterwards)."""
+        if self.client is not None:
+            _close(self.client)
+            self.client = None
 
     def dense_search(self, vector: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity, within the filters."""
@@ -361,9 +401,11 @@ PIECE = 1_000_000  # characters of base64 per stored piece
 
 
 def _remote_state(settings: Settings) -> dict[str, Any] | None:
-    client = _chroma_client(settings)
     try:
-        live = client.get_collection(LIVE_COLLECTION)
+        with _chroma(settings) as client:
+            live = client.get_collection(LIVE_COLLECTION)
+    except AssistantError:
+        raise
     except Exception as exc:
         if _unreachable(exc):
             raise AssistantError(
@@ -385,9 +427,13 @@ def _unreachable(exc: Exception) -> bool:
 
 def _publish(settings: Settings, gen_dir: Path, state: dict[str, Any]) -> None:
     """Put a built generation's files on the Chroma server, then make it the live one there."""
+    with _chroma(settings) as client:
+        _publish_with(client, gen_dir, state)
+
+
+def _publish_with(client: Any, gen_dir: Path, state: dict[str, Any]) -> None:
     import base64
 
-    client = _chroma_client(settings)
     name = f"files-{state['generation']}"
     with contextlib.suppress(Exception):
         client.delete_collection(name)
@@ -425,13 +471,14 @@ def _download(settings: Settings, state: dict[str, Any]) -> None:
     if _complete_files(gen_dir):
         return
     try:
-        files = _chroma_client(settings).get_collection(f"files-{state['generation']}")
-        total = files.count()
-        pieces: dict[str, dict[int, str]] = {}
-        for offset in range(0, total, 16):
-            got = files.get(limit=16, offset=offset, include=["documents", "metadatas"])
-            for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
-                pieces.setdefault(str(meta["file"]), {})[int(meta["part"])] = doc
+        with _chroma(settings) as client:
+            files = client.get_collection(f"files-{state['generation']}")
+            total = files.count()
+            pieces: dict[str, dict[int, str]] = {}
+            for offset in range(0, total, 16):
+                got = files.get(limit=16, offset=offset, include=["documents", "metadatas"])
+                for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+                    pieces.setdefault(str(meta["file"]), {})[int(meta["part"])] = doc
     except AssistantError:
         raise
     except Exception as exc:
@@ -494,7 +541,12 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
         bm25 = bm25s.BM25.load(str(gen_dir / "bm25"))
         vocab = json.loads((gen_dir / "vocabulary.json").read_text("utf-8"))
         vocab_vectors = np.load(gen_dir / "vocabulary.npy").astype(np.float32)
-        collection = _chroma_client(settings, _store(settings, state)).get_collection(state["collection"])
+        client = _chroma_client(settings, _store(settings, state))
+        try:
+            collection = client.get_collection(state["collection"])
+        except Exception:
+            _close(client)
+            raise
     except AssistantError:
         raise
     except Exception as exc:
@@ -535,6 +587,7 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
         vocab["words"],
         vocab_vectors,
         vocab["document_frequency"],
+        client=client,
     )
 
 
@@ -676,14 +729,15 @@ def _complete(settings: Settings, state: dict[str, Any]) -> bool:
 def _collection_ok(settings: Settings, state: dict[str, Any]) -> bool:
     """The generation's collection holds every chunk and answers a query."""
     try:
-        collection = _chroma_client(settings, _store(settings, state)).get_collection(state["collection"])
-        expected = sum(int(d["chunks"]) for d in state["documents"].values())
-        if collection.count() != expected:
-            return False
-        if expected:
-            probe = collection.get(limit=1, include=["embeddings"])
-            collection.query(query_embeddings=[list(probe["embeddings"][0])], n_results=1)
-        return True
+        with _chroma(settings, _store(settings, state)) as client:
+            collection = client.get_collection(state["collection"])
+            expected = sum(int(d["chunks"]) for d in state["documents"].values())
+            if collection.count() != expected:
+                return False
+            if expected:
+                probe = collection.get(limit=1, include=["embeddings"])
+                collection.query(query_embeddings=[list(probe["embeddings"][0])], n_results=1)
+            return True
     except Exception:
         return False
 
@@ -713,14 +767,15 @@ def _diff(old: dict[str, Any] | None, documents: list[Document], model: str) -> 
 
 
 def _reusable(
-    settings: Settings, old: dict[str, Any] | None, model: str
+    settings: Settings, old: dict[str, Any] | None, model: str, stack: contextlib.ExitStack
 ) -> tuple[Any, dict[str, tuple[int, int]], np.ndarray | None]:
-    """The old generation's collection and sentence vectors, if they were made by this model."""
+    """The old generation's collection and sentence vectors, if they were made by this model
+    (its client is closed with `stack`)."""
     if not old or old.get("embed_model") != model or not _complete(settings, old):
         return None, {}, None
     try:
         gen_dir = settings.index_dir / old["generation"]
-        collection = _chroma_client(settings, _store(settings, old)).get_collection(old["collection"])
+        collection = stack.enter_context(_chroma(settings, _store(settings, old))).get_collection(old["collection"])
         chunks_raw = json.loads((gen_dir / "chunks.json").read_text("utf-8"))
         vectors = np.load(gen_dir / "sentences.npy")
     except Exception:  # a damaged old generation: just re-embed everything
@@ -736,6 +791,18 @@ def _reusable(
 def _build_generation(
     settings: Settings, documents: list[Document], embedder: Embedder, old: dict[str, Any] | None, report: RefreshReport
 ) -> None:
+    with contextlib.ExitStack() as stack:  # closes the Chroma clients the build opens
+        _build_generation_with(settings, documents, embedder, old, report, stack)
+
+
+def _build_generation_with(
+    settings: Settings,
+    documents: list[Document],
+    embedder: Embedder,
+    old: dict[str, Any] | None,
+    report: RefreshReport,
+    stack: contextlib.ExitStack,
+) -> None:
     import bm25s
 
     index_dir = settings.index_dir
@@ -749,7 +816,7 @@ def _build_generation(
     by_id = {d.id: d for d in documents}
     chunks = [c for d in documents for c in chunk_document(d)]
     _passage_diff(settings, old, chunks, report)
-    old_collection, old_rows, old_vectors = _reusable(settings, old, embedder.name)
+    old_collection, old_rows, old_vectors = _reusable(settings, old, embedder.name, stack)
 
     # Chunk vectors: reuse what the previous generation has for the same chunk id.
     chunk_vectors: dict[str, np.ndarray] = {}
@@ -796,7 +863,7 @@ def _build_generation(
     store_name = f"chroma-{os.getpid()}-{time.time_ns()}"
     store = gen_dir / store_name
     try:
-        client = _chroma_client(settings, store)
+        client = stack.enter_context(_chroma(settings, store))
     except AssistantError as exc:  # a store that cannot be created is a write failure, not damage
         raise OSError(str(exc)) from None
     collection_name = f"chunks-{generation}"
@@ -919,12 +986,12 @@ def _collect_garbage(settings: Settings, keep: set[str]) -> None:
     if not settings.chroma_url and not (index_dir / "chroma").is_dir():
         return  # each generation's store went with its folder (indexes before that shared index/chroma)
     try:
-        client = _chroma_client(settings)
-        for col in client.list_collections():
-            name = col if isinstance(col, str) else col.name
-            for prefix in ("chunks-", "files-"):
-                if name.startswith(prefix + "g") and name.removeprefix(prefix) not in keep:
-                    client.delete_collection(name)
+        with _chroma(settings) as client:
+            for col in client.list_collections():
+                name = col if isinstance(col, str) else col.name
+                for prefix in ("chunks-", "files-"):
+                    if name.startswith(prefix + "g") and name.removeprefix(prefix) not in keep:
+                        client.delete_collection(name)
     except AssistantError:
         raise
     except Exception:  # cleaning leftovers is best effort; the build itself will fail loudly if needed

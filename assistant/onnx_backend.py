@@ -133,10 +133,17 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(path / "model.onnx"), options, providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
+    WINDOW = 4096  # texts tokenized at a time: a tokenizer Encoding costs kilobytes, so never all at once
+
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.WINDOW):
+            window = list(texts[start : start + self.WINDOW])
+            out[start : start + len(window)] = self._encode_window(window, batch_size)
+        return out
+
+    def _encode_window(self, texts: list[str], batch_size: int) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encodings])  # similar lengths together: less padding
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(order), batch_size):

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from assistant.cli import main
-from tests.conftest import ROOT, free_port, server_env
+from tests.conftest import ROOT, free_port, server_env, start_server
 
 
 def _client(url: str):
@@ -195,3 +195,47 @@ def test_by_default_the_chat_listens_on_loopback_only_and_limits_uploads(web):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code in (400, 413)  # over the 1 MB limit
+
+
+def test_a_full_queue_turns_questions_away_at_once_and_answers_the_rest(fresh, embedder):
+    """--queue-size/--concurrency bound the work held; overflow is refused, not queued without limit."""
+    from gradio_client.utils import QueueError
+
+    from assistant.index import refresh
+
+    refresh(fresh, embedder=embedder)
+    proc, url = start_server(fresh, "--queue-size", "3", "--concurrency", "1", env=server_env(fresh))
+    try:
+        client = _client_with_workers(url, 40)
+        burst = 30
+        jobs = [client.submit("Can I opt out from the US?", [], "auto", api_name="/chat") for _ in range(burst)]
+        answered, refused = 0, []
+        for job in jobs:
+            try:
+                history = job.result(timeout=180)[0]
+            except QueueError as exc:
+                refused.append(str(exc))
+                continue
+            assert "At the moment, no." in json.dumps(history[-1]["content"])
+            answered += 1
+        assert answered + len(refused) == burst  # every request ended one way or the other
+        assert refused and all("full" in r.lower() for r in refused)
+        assert answered >= 4  # one answering and three waiting were accepted
+        # Once the burst has drained the chat answers as before.
+        history = client.predict("How do I object in the EU?", [], "auto", api_name="/chat")[0]
+        assert "object" in json.dumps(history[-1]["content"]).lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_serve_rejects_a_queue_size_below_one(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--queue-size", "0"])
+    assert "at least 1" in capsys.readouterr().err
+
+
+def _client_with_workers(url: str, workers: int):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, max_workers=workers)

@@ -107,3 +107,20 @@ def test_an_index_on_the_server_opens_without_local_files(chroma_url, tmp_path, 
     answerer = open_answerer(other, embedder=embedder)
     assert answerer.answer("Are my private messages used?").citations
     assert (tmp_path / "b" / "index" / answerer.index.generation / "chunks.json").exists()
+
+
+def test_a_replica_polling_the_server_does_not_pile_up_clients(chroma_url, tmp_path, embedder, monkeypatch):
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    writer = Settings(home=tmp_path / "writer", corpus=copy_corpus(tmp_path / "corpus"), chroma_url=chroma_url)
+    refresh(writer, embedder=embedder)
+    live = LiveAnswerer(
+        Settings(home=tmp_path / "r", corpus=tmp_path / "absent", chroma_url=chroma_url), embedder=embedder
+    )
+    monkeypatch.setattr(live, "_polled", 0.0)
+    open_before = len(SharedSystemClient._identifier_to_system)
+    for _ in range(20):
+        live._polled = 0.0  # as if 2 s had passed: ask the server again
+        assert live.get().answer("Are my private messages used?").citations
+    assert len(SharedSystemClient._identifier_to_system) <= open_before
+    live.close()

@@ -322,3 +322,26 @@ def test_a_second_refresh_waits_for_the_first(fresh, embedder):
         assert proc.poll() is None  # waiting, not failing, not writing
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and "waiting for it to end" in err and "Nothing changed" in out
+
+
+def test_a_long_running_reader_closes_the_stores_of_retired_generations(fresh, embedder, monkeypatch):
+    """A server that sees many refreshes keeps a bounded number of vector stores open."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    refresh(fresh, embedder=embedder)
+    live = LiveAnswerer(fresh, embedder=embedder)
+    monkeypatch.setattr(LiveAnswerer, "RETIRE_AFTER", 0.0)
+    open_before = len(SharedSystemClient._identifier_to_system)
+    note = fresh.corpus / "docs" / "desk-note.txt"
+    for i in range(6):
+        note.write_text(f"Desk note\n\nThe privacy desk answers objections within {i + 3} weeks.\n", "utf-8")
+        report = refresh(fresh, embedder=embedder)
+        answerer = live.get()
+        assert answerer.index.generation == report.generation
+        answer = answerer.answer("How long does the privacy desk take to answer objections?")
+        assert any(f"{i + 3} weeks" in c.quote for c in answer.citations)
+        live.get()  # the generation just retired is closed now (RETIRE_AFTER is 0 here)
+    # Only the live generation's store is still open (the builds closed theirs, too).
+    assert len(SharedSystemClient._identifier_to_system) <= open_before
+    live.close()
+    assert len(SharedSystemClient._identifier_to_system) < open_before
