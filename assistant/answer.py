@@ -466,7 +466,7 @@ class LiveAnswerer:
     moments), so a server that sees many refreshes does not keep every store open.
     """
 
-    RETIRE_AFTER = 120.0
+    RETIRE_AFTER = 30.0
 
     def __init__(
         self,

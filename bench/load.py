@@ -5,8 +5,11 @@
 Starts its own server over a private copy of the seed corpus on 127.0.0.1, then runs
 two rounds of `users` gradio_client users each asking `questions` questions through the
 chat API: one round on a quiet server, one while `assistant refresh --force` runs again
-and again. Prints p50/p95 latency per round and exits non-zero on any failed request
-or when the run exceeds --max-seconds. Bounded in count and time, loopback only.
+and again. Then it waits until the server has let go of the generations the refreshes
+retired and compares its open files with the quiet round's. Prints p50/p95 latency per
+round and the server's memory and open files, and exits non-zero on any failed request,
+on files kept open by retired generations, or when the run exceeds --max-seconds.
+Bounded in count and time, loopback only.
 """
 
 from __future__ import annotations
@@ -77,6 +80,16 @@ def start(home: Path, corpus: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the server did not start in 120 s")
 
 
+LEAK_SLACK = 25  # open files a settled server may hold beyond its quiet count (one generation holds about 12)
+
+
+def server_footprint(pid: int) -> dict[str, int]:
+    """The server's resident memory and open files (a leak of old index generations shows in both)."""
+    with open(f"/proc/{pid}/status") as fh:
+        rss_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+    return {"rss_mb": rss_kb // 1024, "open_files": len(os.listdir(f"/proc/{pid}/fd"))}
+
+
 def user(url: str, n: int, offset: int) -> tuple[list[float], list[str]]:
     from gradio_client import Client
 
@@ -133,6 +146,7 @@ def main() -> int:
     figures: dict[str, object] = {"users": args.users, "questions_per_user": args.questions}
     try:
         figures["quiet"] = round_(url, args.users, args.questions)
+        figures["quiet"]["server"] = server_footprint(proc.pid)  # type: ignore[index]
         print("quiet:", json.dumps(figures["quiet"]), flush=True)
         stop = threading.Event()
         refreshes = {"done": 0, "failed": 0}
@@ -153,7 +167,17 @@ def main() -> int:
             thread.join()
         figures["during_refresh"]["refreshes_completed"] = refreshes["done"]  # type: ignore[index]
         figures["during_refresh"]["refreshes_failed"] = refreshes["failed"]  # type: ignore[index]
+        figures["during_refresh"]["server"] = server_footprint(proc.pid)  # type: ignore[index]
         print("during refresh:", json.dumps(figures["during_refresh"]), flush=True)
+        # The server lets go of a retired generation RETIRE_AFTER seconds after the switch,
+        # at its next question: after that its footprint should be back near the quiet one.
+        sys.path.insert(0, str(ROOT))
+        from assistant.answer import LiveAnswerer
+
+        time.sleep(LiveAnswerer.RETIRE_AFTER + 1)
+        _, errors = user(url, 1, 0)
+        figures["settled"] = {"failed": len(errors), "server": server_footprint(proc.pid)}
+        print("settled:", json.dumps(figures["settled"]), flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -162,7 +186,11 @@ def main() -> int:
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(figures, indent=2))
-    failed = figures["quiet"]["failed"] + figures["during_refresh"]["failed"]  # type: ignore[index,operator]
+    failed = sum(figures[k]["failed"] for k in ("quiet", "during_refresh", "settled"))  # type: ignore[index,misc]
+    kept = figures["settled"]["server"]["open_files"] - figures["quiet"]["server"]["open_files"]  # type: ignore[index,operator]
+    if kept > LEAK_SLACK:
+        print(f"FAILED: the server kept {kept} more files open after the refreshes than before", file=sys.stderr)
+        return 1
     if failed or figures["during_refresh"]["refreshes_failed"]:  # type: ignore[index]
         print(f"FAILED: {failed} failed requests", file=sys.stderr)
         return 1

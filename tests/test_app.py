@@ -218,6 +218,7 @@ def test_a_full_queue_turns_questions_away_at_once_and_answers_the_rest(fresh, e
                 continue
             assert "At the moment, no." in json.dumps(history[-1]["content"])
             answered += 1
+        print(f"burst of {burst}: {answered} answered, {len(refused)} turned away")
         assert answered + len(refused) == burst  # every request ended one way or the other
         assert refused and all("full" in r.lower() for r in refused)
         assert answered >= 4  # one answering and three waiting were accepted
