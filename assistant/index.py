@@ -25,6 +25,7 @@ import shutil
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -891,6 +892,7 @@ def _build_generation_with(
     _write_json(gen_dir / "chunks.json", [_chunk_record(c) for c in chunks])
     _fsync_dir(gen_dir)
 
+    chunks_per_doc = Counter(c.doc_id for c in chunks)
     state = {
         "format": FORMAT,
         "generation": generation,
@@ -904,7 +906,7 @@ def _build_generation_with(
             d.id: {
                 "content_hash": d.content_hash,
                 "fingerprint": fingerprint(d),
-                "chunks": sum(1 for c in chunks if c.doc_id == d.id),
+                "chunks": chunks_per_doc[d.id],
             }
             for d in documents
         },
@@ -927,9 +929,17 @@ def _passage_diff(settings: Settings, old: dict[str, Any] | None, chunks: list[C
         old_chunks = json.loads((gen_dir / "chunks.json").read_text("utf-8"))
     except (OSError, ValueError):
         return
+    changed = set(report.changed)
+    before_by_doc: dict[str, dict[str, str]] = {doc_id: {} for doc_id in changed}
+    for r in old_chunks:
+        if r["doc_id"] in changed:
+            before_by_doc[r["doc_id"]][r["id"]] = old_docs[r["doc_id"]]["text"][r["start"] : r["end"]]
+    after_by_doc: dict[str, dict[str, str]] = {doc_id: {} for doc_id in changed}
+    for c in chunks:
+        if c.doc_id in changed:
+            after_by_doc[c.doc_id][c.id] = c.text
     for doc_id in report.changed:
-        before = {r["id"]: old_docs[doc_id]["text"][r["start"] : r["end"]] for r in old_chunks if r["doc_id"] == doc_id}
-        after = {c.id: c.text for c in chunks if c.doc_id == doc_id}
+        before, after = before_by_doc[doc_id], after_by_doc[doc_id]
         report.passages_added[doc_id] = [t for i, t in after.items() if i not in before]
         report.passages_removed[doc_id] = [t for i, t in before.items() if i not in after]
 
