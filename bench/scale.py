@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -158,16 +159,7 @@ def one_size(n_chunks: int, backend: str, workdir: Path) -> dict[str, object]:
     qs = queries(60)
     for q in qs[:5]:
         answerer.answer(q)  # warm
-    retrieval, whole = [], []
-    for q in qs:
-        answerer.encode._cache.clear()
-        t0 = time.perf_counter()
-        answerer.retriever.retrieve(q, 8)
-        retrieval.append((time.perf_counter() - t0) * 1000)
-        answerer.encode._cache.clear()
-        t0 = time.perf_counter()
-        answerer.answer(q)
-        whole.append((time.perf_counter() - t0) * 1000)
+    retrieval, whole = timed(answerer, qs)
     out["retrieval_p50_ms"] = round(statistics.median(retrieval), 1)
     out["retrieval_p95_ms"] = round(pct(retrieval, 95), 1)
     out["answer_p50_ms"] = round(statistics.median(whole), 1)
@@ -178,6 +170,22 @@ def one_size(n_chunks: int, backend: str, workdir: Path) -> dict[str, object]:
     out["cold_ask_s"] = round(wall, 2)
     out["cold_ask_peak_rss_mb"] = round(peak)
     return out
+
+
+def timed(answerer: Any, questions: list[str]) -> tuple[list[float], list[float]]:
+    """Milliseconds for retrieval alone and for the whole answer, per question, on a warm
+    answerer (the question-vector cache is cleared, so every question is embedded)."""
+    retrieval, whole = [], []
+    for q in questions:
+        answerer.encode._cache.clear()
+        t0 = time.perf_counter()
+        answerer.retriever.retrieve(q, 8)
+        retrieval.append((time.perf_counter() - t0) * 1000)
+        answerer.encode._cache.clear()
+        t0 = time.perf_counter()
+        answerer.answer(q)
+        whole.append((time.perf_counter() - t0) * 1000)
+    return retrieval, whole
 
 
 def _raw_encoder(backend: str):  # type: ignore[no-untyped-def]
@@ -196,12 +204,14 @@ def _raw_encoder(backend: str):  # type: ignore[no-untyped-def]
 
 
 def cold_ask(home: Path, corpus: Path, backend: str, question: str) -> tuple[float, float]:
-    env = {
-        **os.environ,
-        "ASSISTANT_HOME": str(home),
-        "ASSISTANT_CORPUS": str(corpus),
-        "ASSISTANT_EMBED_BACKEND": backend,
-    }
+    return run_assistant(home, corpus, backend, "ask", question)
+
+
+def run_assistant(home: Path, corpus: Path, backend: str | None, *args: str) -> tuple[float, float]:
+    """`assistant ARGS` as a new process: (wall seconds, peak RSS MB of that process)."""
+    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_CORPUS": str(corpus)}
+    if backend:
+        env["ASSISTANT_EMBED_BACKEND"] = backend
     wrapper = (
         "import runpy, sys; sys.argv = ['assistant', *sys.argv[1:]];\n"
         "try:\n    runpy.run_module('assistant', run_name='__main__')\n"
@@ -210,9 +220,7 @@ def cold_ask(home: Path, corpus: Path, backend: str, question: str) -> tuple[flo
         " file=sys.stderr)"
     )
     t0 = time.perf_counter()
-    res = subprocess.run(
-        [sys.executable, "-c", wrapper, "ask", question], env=env, cwd=ROOT, capture_output=True, text=True
-    )
+    res = subprocess.run([sys.executable, "-c", wrapper, *args], env=env, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if res.returncode != 0:
         raise SystemExit(res.stderr)
@@ -234,13 +242,7 @@ def seed_row(backend: str) -> dict[str, object]:
         qs = ["Can I opt out from the US?", "How do I object in the EU?", "Are my private messages used?"]
         for q in qs:
             answerer.answer(q)
-        whole = []
-        for _ in range(20):
-            for q in qs:
-                answerer.encode._cache.clear()
-                t0 = time.perf_counter()
-                answerer.answer(q)
-                whole.append((time.perf_counter() - t0) * 1000)
+        _, whole = timed(answerer, qs * 20)
         wall, peak = cold_ask(home, ROOT / "corpus", backend, qs[0])
         return {
             "size": "seed",
