@@ -428,40 +428,36 @@ def _unreachable(exc: Exception) -> bool:
 
 def _publish(settings: Settings, gen_dir: Path, state: dict[str, Any]) -> None:
     """Put a built generation's files on the Chroma server, then make it the live one there."""
-    with _chroma(settings) as client:
-        _publish_with(client, gen_dir, state)
-
-
-def _publish_with(client: Any, gen_dir: Path, state: dict[str, Any]) -> None:
     import base64
 
-    name = f"files-{state['generation']}"
-    with contextlib.suppress(Exception):
-        client.delete_collection(name)
-    files = client.create_collection(name, embedding_function=None)
-    ids: list[str] = []
-    docs: list[str] = []
-    metas: list[dict[str, Any]] = []
-    for path in sorted(
-        p for p in gen_dir.rglob("*") if p.is_file() and not p.relative_to(gen_dir).parts[0].startswith("chroma")
-    ):
-        rel = path.relative_to(gen_dir).as_posix()
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        parts = max(1, -(-len(data) // PIECE))
-        for i in range(parts):
-            ids.append(f"{rel}#{i:06d}")
-            docs.append(data[i * PIECE : (i + 1) * PIECE])
-            metas.append({"file": rel, "part": i, "parts": parts})
-    step = 16  # pieces per request (each up to PIECE characters)
-    for i in range(0, len(ids), step):
-        files.add(
-            ids=ids[i : i + step],
-            documents=docs[i : i + step],
-            metadatas=metas[i : i + step],
-            embeddings=[[1.0]] * len(ids[i : i + step]),
-        )
-    live = client.get_or_create_collection(LIVE_COLLECTION, embedding_function=None)
-    live.modify(metadata={"state": json.dumps(state)})  # the switch, for every replica
+    with _chroma(settings) as client:
+        name = f"files-{state['generation']}"
+        with contextlib.suppress(Exception):
+            client.delete_collection(name)
+        files = client.create_collection(name, embedding_function=None)
+        ids: list[str] = []
+        docs: list[str] = []
+        metas: list[dict[str, Any]] = []
+        for path in sorted(
+            p for p in gen_dir.rglob("*") if p.is_file() and not p.relative_to(gen_dir).parts[0].startswith("chroma")
+        ):
+            rel = path.relative_to(gen_dir).as_posix()
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            parts = max(1, -(-len(data) // PIECE))
+            for i in range(parts):
+                ids.append(f"{rel}#{i:06d}")
+                docs.append(data[i * PIECE : (i + 1) * PIECE])
+                metas.append({"file": rel, "part": i, "parts": parts})
+        step = 16  # pieces per request (each up to PIECE characters)
+        for i in range(0, len(ids), step):
+            files.add(
+                ids=ids[i : i + step],
+                documents=docs[i : i + step],
+                metadatas=metas[i : i + step],
+                embeddings=[[1.0]] * len(ids[i : i + step]),
+            )
+        live = client.get_or_create_collection(LIVE_COLLECTION, embedding_function=None)
+        live.modify(metadata={"state": json.dumps(state)})  # the switch, for every replica
 
 
 def _download(settings: Settings, state: dict[str, Any]) -> None:
@@ -692,7 +688,8 @@ def build(
                 return report
             report.reason = f"the live index {old['generation']} is damaged or incomplete; rebuilding it"
         try:
-            _build_generation(settings, documents, embedder, old, report)
+            with contextlib.ExitStack() as stack:  # closes the Chroma clients the build opens
+                _build_generation(settings, documents, embedder, old, report, stack)
         except BaseException as exc:
             # The live generation is untouched; drop what this attempt wrote.
             _collect_garbage(settings, keep={old["generation"]} if old else set())
@@ -790,13 +787,6 @@ def _reusable(
 
 
 def _build_generation(
-    settings: Settings, documents: list[Document], embedder: Embedder, old: dict[str, Any] | None, report: RefreshReport
-) -> None:
-    with contextlib.ExitStack() as stack:  # closes the Chroma clients the build opens
-        _build_generation_with(settings, documents, embedder, old, report, stack)
-
-
-def _build_generation_with(
     settings: Settings,
     documents: list[Document],
     embedder: Embedder,
