@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .config import Settings
 from .types import Answer, AssistantError, Filters
@@ -209,6 +210,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line, like every other error of the command line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _at_least_one(value: str) -> int:
     try:
         n = int(value)
@@ -220,7 +228,7 @@ def _at_least_one(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--home", type=Path, help="data directory (index, logs); env ASSISTANT_HOME")
     common.add_argument("--corpus", type=Path, help="corpus directory; env ASSISTANT_CORPUS")
     common.add_argument("--chroma-url", help="use a Chroma server; env ASSISTANT_CHROMA_URL")
@@ -231,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the embedding model with torch or ONNX Runtime; env ASSISTANT_EMBED_BACKEND",
     )
 
-    parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from a folder of policy documents.")
+    parser = _Parser(prog="assistant", description="Cited answers from a folder of policy documents.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("refresh", parents=[common], help="index the corpus, re-embedding only what changed")

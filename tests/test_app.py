@@ -233,7 +233,8 @@ def test_a_full_queue_turns_questions_away_at_once_and_answers_the_rest(fresh, e
 def test_serve_rejects_a_queue_size_below_one(capsys):
     with pytest.raises(SystemExit):
         main(["serve", "--queue-size", "0"])
-    assert "at least 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "at least 1" in err and len(err.strip().splitlines()) == 1
 
 
 def _client_with_workers(url: str, workers: int):
