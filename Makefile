@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install install-llm run serve refresh test test-llm load bench bench-100k audit eval calibrate lint format clean
+.PHONY: install install-llm run serve refresh test test-llm load bench bench-100k audit eval eval-policyqa lint-evidence calibrate lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -50,8 +50,17 @@ bench-100k: install   ## the 100k-chunk row (about 40 min here), merged into ben
 audit: install        ## known vulnerabilities in the installed dependencies (pip-audit; see .ci/audit)
 	PY=$(PY) bash .ci/audit
 
-eval: install         ## the eval set with a Markdown report; fails below evals/thresholds.toml
-	$(VENV)/bin/assistant eval --check --report reports/eval --json-out reports/eval/report.json
+eval: install         ## every eval set side by side (reports/eval/); fails below evals/thresholds.toml
+	$(PY) evals/policyqa.py convert
+	$(VENV)/bin/assistant eval --all --check --quiet --report reports/eval --json-out reports/eval/all.json
+
+eval-policyqa: install ## PolicyQA report policies: the assistant beside BM25 and dense sentence ranking (reports/policyqa/)
+	$(PY) evals/policyqa.py convert
+	$(PY) evals/policyqa.py eval --quiet
+
+lint-evidence: install ## which corpus sentences each evidence string matches; fails on unreviewed or broad matches
+	$(PY) evals/policyqa.py convert
+	$(VENV)/bin/assistant eval --all --lint-evidence
 
 calibrate: install    ## refit the abstention rule on the dev set (writes ASSISTANT_HOME/calibration.json)
 	$(VENV)/bin/assistant eval --questions evals/dev.jsonl --calibrate

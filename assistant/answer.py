@@ -416,27 +416,23 @@ def _group_by_passage(chosen: list[Candidate]) -> list[Candidate]:
     return [c for cid in order for c in sorted((x for x in chosen if x.chunk.id == cid), key=lambda x: x.start)]
 
 
-def load_calibration(settings: Settings) -> tuple[float, float]:
-    """(abstain_threshold, coverage_weight): from ASSISTANT_HOME/calibration.json, else the defaults."""
+def load_calibration(settings: Settings) -> dict[str, float]:
+    """Calibrated values from ASSISTANT_HOME/calibration.json, over the defaults in Settings."""
     import json
 
-    path = settings.home / "calibration.json"
+    values = {
+        "abstain_threshold": settings.abstain_threshold,
+        "coverage_weight": settings.coverage_weight,
+        "claim_threshold": settings.claim_threshold,
+    }
     try:
-        data = json.loads(path.read_text("utf-8"))
-        return float(data["abstain_threshold"]), float(data["coverage_weight"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return settings.abstain_threshold, settings.coverage_weight
-
-
-def load_claim_threshold(settings: Settings) -> float:
-    """The claim check's threshold: from ASSISTANT_HOME/calibration.json, else the default."""
-    import json
-
-    try:
-        data = json.loads((settings.home / "calibration.json").read_text("utf-8"))
-        return float(data["claim_threshold"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return settings.claim_threshold
+        data = json.loads(settings.calibration_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return values
+    for key in values:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            values[key] = float(data[key])
+    return values
 
 
 def open_answerer(
@@ -452,8 +448,15 @@ def open_answerer(
         refresh(settings, embedder=embedder)
     idx = open_index(settings, embedder)
     encoder = QueryEncoder(idx)
-    threshold, weight = load_calibration(settings)
-    return ExtractiveAnswerer(idx, settings, make_retriever(idx, retriever_kind, encoder), encoder, threshold, weight)
+    calibrated = load_calibration(settings)
+    return ExtractiveAnswerer(
+        idx,
+        settings,
+        make_retriever(idx, retriever_kind, encoder),
+        encoder,
+        calibrated["abstain_threshold"],
+        calibrated["coverage_weight"],
+    )
 
 
 class LiveAnswerer:

@@ -6,17 +6,13 @@ Layout: the conversation on the left, the sources of the latest answer on the ri
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import ipaddress
-import json
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -25,6 +21,7 @@ from . import jurisdiction as jur
 from .answer import ExtractiveAnswerer, LiveAnswerer
 from .chat import Conversation
 from .config import Settings
+from .feedback import FeedbackLog
 from .generate import GenerativeAnswerer, LLMClient, choose
 from .types import Answer, AssistantError, Citation, Filters
 
@@ -217,37 +214,11 @@ def render_corpus(answerer: ExtractiveAnswerer) -> str:
     )
 
 
-class FeedbackLog:
-    """Thumbs up/down, one JSON line each, appended to ASSISTANT_HOME/feedback.jsonl."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def write(self, answer: dict[str, Any], liked: bool) -> None:
-        record = {
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "rating": "up" if liked else "down",
-            "question": answer["question"],
-            "answer": answer["text"],
-            "abstained": answer["abstained"],
-            "jurisdiction": answer["jurisdiction"],
-            "citations": [
-                {k: c[k] for k in ("n", "doc_id", "chunk_id", "quote", "start", "end")} for c in answer["citations"]
-            ],
-        }
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write(line)
-
-
 def build_app(
     live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bool = False, answerer: str | None = None
 ) -> Any:
     settings = live.settings
-    feedback = feedback or FeedbackLog(settings.home / "feedback.jsonl")
+    feedback = feedback or FeedbackLog(settings.feedback_path)
     default_mode = choose(settings, answerer)
     llm_client = LLMClient(settings) if settings.llm_url else None
 

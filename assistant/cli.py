@@ -177,10 +177,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from .evaluation import feedback_to_questions
+    from .feedback import feedback_to_questions
 
     settings = _settings(args)
-    rows = feedback_to_questions(settings.home / "feedback.jsonl", args.rating)
+    rows = feedback_to_questions(settings.feedback_path, args.rating)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -295,7 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("eval", parents=[common], help="run an eval set and print metrics")
-    p.add_argument("--questions", type=Path, default=Path("evals/questions.jsonl"))
+    p.add_argument("--questions", type=Path, default=Path("evals/questions.jsonl"), help="a question file")
+    p.add_argument("--set", action="append", metavar="NAME", help="a named set of --sets, with its corpus (repeatable)")
+    p.add_argument("--all", action="store_true", help="every named set, side by side")
+    p.add_argument(
+        "--sets", type=Path, default=Path("evals/sets.toml"), help="the named sets (default evals/sets.toml)"
+    )
+    p.add_argument(
+        "--lint-evidence",
+        action="store_true",
+        help="list the corpus sentences each evidence string matches; fail on broad, empty or unreviewed matches",
+    )
+    p.add_argument("--review", type=Path, default=Path("evals/evidence_review.jsonl"), help="evidence verdicts")
     p.add_argument("--json-out", type=Path, help="write the JSON report here")
     p.add_argument("--report", type=Path, metavar="DIR", help="write a Markdown report with plots here")
     p.add_argument("--retriever", choices=("hybrid", "dense", "bm25"), default="hybrid")

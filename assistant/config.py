@@ -53,6 +53,28 @@ class Settings(BaseModel):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    # Every file under ASSISTANT_HOME is named here once, for its writer and its readers.
+
     @property
     def index_dir(self) -> Path:
         return self.home / "index"
+
+    @property
+    def calibration_path(self) -> Path:
+        """Fitted thresholds that override the defaults above (`assistant eval --calibrate`)."""
+        return self.home / "calibration.json"
+
+    @property
+    def changes_path(self) -> Path:
+        """One JSON line per refresh: what was added, changed, removed, failed."""
+        return self.home / "changes.jsonl"
+
+    @property
+    def feedback_path(self) -> Path:
+        """Thumbs up/down from the web chat."""
+        return self.home / "feedback.jsonl"
+
+    @property
+    def fetch_state_path(self) -> Path:
+        """ETag / Last-Modified and fetch times of url sources."""
+        return self.home / "fetch.json"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import jurisdiction as jur
-from .answer import COMMON_WORDS, SHORT, ExtractiveAnswerer, load_claim_threshold
+from .answer import COMMON_WORDS, SHORT, ExtractiveAnswerer, load_calibration
 from .config import Settings
 from .index import Index, lexical_tokens
 from .retrieve import QueryEncoder
@@ -58,6 +58,11 @@ class ClaimChecker:
         self.index = index
         self.encode = encoder
         self.threshold = threshold
+
+    @classmethod
+    def calibrated(cls, index: Index, encoder: QueryEncoder, settings: Settings) -> ClaimChecker:
+        """A checker with the threshold from ASSISTANT_HOME/calibration.json (else the default)."""
+        return cls(index, encoder, load_calibration(settings)["claim_threshold"])
 
     def split(self, text: str) -> list[tuple[str, tuple[int, ...]]]:
         """Sentences of a generated text with the passage numbers each cites, markers removed."""
@@ -257,7 +262,7 @@ class GenerativeAnswerer:
         self.index = extractive.index
         self.settings = settings
         self.client = client or LLMClient(settings)
-        self.checker = ClaimChecker(extractive.index, extractive.encode, load_claim_threshold(settings))
+        self.checker = ClaimChecker.calibrated(extractive.index, extractive.encode, settings)
         self.encode = extractive.encode
         self.retriever = extractive.retriever  # what the eval runner ranks with
 

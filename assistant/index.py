@@ -1016,7 +1016,7 @@ def refresh(
     """
     from .sources import Fetcher, load_corpus
 
-    fetcher = Fetcher(settings.home / "fetch.json") if fetch else None
+    fetcher = Fetcher(settings.fetch_state_path) if fetch else None
     loaded = load_corpus(settings.corpus, fetcher=fetcher, strict=strict)
     documents = list(loaded.documents)
     if loaded.failed:
@@ -1030,7 +1030,7 @@ def refresh(
     if report.nothing_changed:
         _update_fetch_times(settings, documents)
     settings.home.mkdir(parents=True, exist_ok=True)
-    with open(settings.home / "changes.jsonl", "a", encoding="utf-8") as fh:
+    with open(settings.changes_path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(report.to_record(), ensure_ascii=False) + "\n")
     return report
 

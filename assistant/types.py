@@ -75,6 +75,15 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Two cited statements that answer the question differently ("Sources differ")."""
+
+    claim_a: str
+    claim_b: str
+    citations: tuple[int, ...]  # the citation numbers of both sides
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -90,6 +99,8 @@ class Answer:
     answerer: str = "extractive"  # "extractive" | "llm" | "extractive-fallback"
     claims: tuple[Claim, ...] = ()  # generated sentences with the check's verdicts (llm answers)
     generated: str = ""  # the model's raw text, before the check
+    earlier: tuple[int, ...] = ()  # citations shown under "Earlier:" (superseded by a newer statement)
+    conflicts: tuple[Conflict, ...] = ()  # disagreements between the cited sources
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -117,6 +128,7 @@ class Filters:
 
     sources: tuple[str, ...] = ()
     jurisdiction: str | None = None
+    as_of: str | None = None  # only documents dated up to then (ISO date, year-month or year)
 
     @property
     def empty(self) -> bool:

@@ -112,7 +112,7 @@ def test_auth_is_enforced_on_the_api(fresh, embedder):
 
 
 def test_feedback_export_turns_ratings_into_eval_questions(fresh):
-    from assistant.evaluation import load_questions
+    from assistant.eval_set import load_questions
 
     fresh.home.mkdir(parents=True)
     records = [

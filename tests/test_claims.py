@@ -6,14 +6,13 @@ import re
 
 import pytest
 
-from assistant.answer import load_claim_threshold
 from assistant.generate import ClaimChecker, build_messages, sanitize_passage
 from assistant.types import Passage
 
 
 @pytest.fixture(scope="module")
 def checker(answerer) -> ClaimChecker:
-    return ClaimChecker(answerer.index, answerer.encode, load_claim_threshold(answerer.settings))
+    return ClaimChecker.calibrated(answerer.index, answerer.encode, answerer.settings)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,105 @@
+"""Calibration: fit the abstention rule and the claim check's threshold on an eval set.
+
+`assistant eval --questions evals/dev.jsonl --calibrate` writes the result to
+ASSISTANT_HOME/calibration.json (Settings.calibration_path), which the answerer reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from .answer import ExtractiveAnswerer
+from .eval_score import contains
+from .eval_set import EvalQuestion
+from .generate import ClaimChecker, GenerativeAnswerer
+from .progress import progress
+from .types import AssistantError
+
+
+def calibrate(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
+    """Fit the abstention rule on questions marked `answerable`.
+
+    The assistant abstains when best_relevance - coverage_weight * uncovered_share falls
+    below abstain_threshold. Both are chosen here to maximise balanced accuracy
+    (answerable answered, unanswerable abstained); among equally good cuts the middle
+    one is taken, the least sensitive to noise.
+    """
+    rated = [q for q in questions if q.answerable is not None]
+    if not any(q.answerable for q in rated) or all(q.answerable for q in rated):
+        raise AssistantError("calibration needs both answerable and unanswerable questions (field 'answerable')")
+    points = []  # (best, uncovered, other rule abstains, answerable)
+    for q in progress(rated, quiet, "calibrate"):
+        best, uncovered, other = answerer.evidence_score(q.question, q.to_filters())
+        points.append((best, uncovered, other, bool(q.answerable)))
+
+    def balanced(weight: float, cut: float) -> float:
+        abstains = [other or best - weight * unc < cut for best, unc, other, _ in points]
+        pos = [a for a, p in zip(abstains, points, strict=True) if not p[3]]
+        neg = [a for a, p in zip(abstains, points, strict=True) if p[3]]
+        return (sum(pos) / len(pos) + sum(not a for a in neg) / len(neg)) / 2
+
+    best_fit = (-1.0, 0.0, 0.0)
+    for step in range(0, 21):
+        weight = step * 0.05
+        scores = sorted({b - weight * u for b, u, _, _ in points})
+        cuts = [(a + b) / 2 for a, b in itertools.pairwise(scores)] or [scores[0]]
+        values = [balanced(weight, c) for c in cuts]
+        top = max(values)
+        if top > best_fit[0] + 1e-9:
+            plateau = [c for c, v in zip(cuts, values, strict=True) if v == top]
+            best_fit = (top, weight, plateau[len(plateau) // 2])
+    accuracy, weight, cut = best_fit
+    return {
+        "abstain_threshold": round(cut, 4),
+        "coverage_weight": round(weight, 2),
+        "balanced_accuracy": round(accuracy, 4),
+        "n": len(points),
+    }
+
+
+def calibrate_claims(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
+    """Fit the claim check's support threshold.
+
+    Each evidence string of an answerable question is a claim. Cited against a retrieved
+    passage that holds it, it is supported; cited against a retrieved passage that holds
+    none of the question's evidence (on topic, but not the source of that fact), it is
+    not. The threshold maximises balanced accuracy over those two groups.
+    """
+    checker = self_test_checker(answerer)
+    points: list[tuple[float, bool]] = []
+    for q in progress([q for q in questions if q.answerable is not False and q.evidence], quiet, "claims"):
+        evidence = q.evidence or []
+        passages = tuple(answerer.retriever.retrieve(q.question, answerer.settings.top_k, q.to_filters()))
+        holding = [any(contains(p.chunk.text, e) for e in evidence) for p in passages]
+        others = [n for n, h in enumerate(holding, start=1) if not h][:2]
+        for e in evidence:
+            for n, p in enumerate(passages, start=1):
+                if contains(p.chunk.text, e):
+                    points.append((checker.support(e, (n,), passages).score, True))
+                    break
+            else:
+                continue
+            points.extend((checker.support(e, (n,), passages).score, False) for n in others)
+    pos = [sc for sc, ok in points if ok]
+    neg = [sc for sc, ok in points if not ok]
+    if not pos or not neg:
+        raise AssistantError("claim calibration needs answerable questions with evidence strings")
+    scores = sorted({sc for sc, _ in points})
+    cuts = [(a + b) / 2 for a, b in itertools.pairwise(scores)] or scores
+
+    def balanced(cut: float) -> float:
+        return (sum(sc >= cut for sc in pos) / len(pos) + sum(sc < cut for sc in neg) / len(neg)) / 2
+
+    values = [balanced(c) for c in cuts]
+    top = max(values)
+    plateau = [c for c, v in zip(cuts, values, strict=True) if v == top]
+    return {
+        "claim_threshold": round(plateau[len(plateau) // 2], 4),
+        "claim_balanced_accuracy": round(top, 4),
+        "claim_pairs": len(points),
+    }
+
+
+def self_test_checker(answerer: ExtractiveAnswerer | GenerativeAnswerer) -> ClaimChecker:
+    return ClaimChecker.calibrated(answerer.index, answerer.encode, answerer.settings)
