@@ -18,11 +18,12 @@ from typing import Any
 import gradio as gr
 
 from . import jurisdiction as jur
-from .answer import ExtractiveAnswerer, LiveAnswerer
+from .answer import Answerer, ExtractiveAnswerer
 from .chat import Conversation
 from .config import Settings
 from .feedback import FeedbackLog
 from .generate import GenerativeAnswerer, LLMClient, choose
+from .live import LiveAnswerer
 from .types import Answer, AssistantError, Citation, Filters
 
 EXAMPLES = [
@@ -198,22 +199,23 @@ def _citation_card(
 
 
 def render_corpus(answerer: ExtractiveAnswerer) -> str:
-    state = answerer.index.state
+    generation = answerer.index.generation
     rows = []
     for doc in answerer.index.documents.values():
-        n = state.get("documents", {}).get(doc.id, {}).get("chunks", "")
+        record = generation.documents.get(doc.id)
         rows.append(
             f"<tr><td>{esc(doc.title)}</td><td>{esc(doc.publisher)}</td><td>{esc(doc.published or '-')}</td>"
-            f"<td>{esc(doc.kind)}</td><td>{n}</td></tr>"
+            f"<td>{esc(doc.fetched or '-')}</td><td>{esc(doc.kind)}</td><td>{record.chunks if record else ''}</td></tr>"
         )
     return (
-        f"<p>Index built {esc(str(state.get('built_at', '?')))} with {esc(str(state.get('embed_model')))}.</p>"
+        f"<p>Index built {esc(generation.built_at or '?')} with {esc(generation.embed_model)}.</p>"
         "<table><tr><th>Document</th><th>Publisher</th><th>Published</th><th>Fetched</th><th>Kind</th><th>Chunks</th></tr>"
         + "".join(rows)
         + "</table>"
     )
 
 
+# complexity: the Gradio page declared in one place, top to bottom as it is shown
 def build_app(
     live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bool = False, answerer: str | None = None
 ) -> Any:
@@ -235,7 +237,7 @@ def build_app(
         answers: list[dict[str, Any]] = list(state.get("answers", []))
         history.append({"role": "user", "content": esc(question)})
         fixed = None if place in (None, "", AUTO) else place
-        chosen: ExtractiveAnswerer | GenerativeAnswerer = answerer
+        chosen: Answerer = answerer
         if mode == "llm" and llm_client is not None:
             chosen = GenerativeAnswerer(answerer, settings, llm_client)
         conversation = Conversation(chosen, Filters(jurisdiction=fixed), state.get("topic"), state.get("jurisdiction"))
@@ -304,7 +306,7 @@ def build_app(
         return [], {"topic": None, "jurisdiction": None, "answers": []}, render_sources(None, 0, live.get()), ""
 
     def run_refresh() -> tuple[str, str]:
-        from .index import refresh
+        from .refresh import refresh
 
         try:
             report = refresh(settings, embedder=live.get().index.embedder)

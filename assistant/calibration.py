@@ -12,11 +12,11 @@ from typing import Any
 from .answer import ExtractiveAnswerer
 from .eval_score import contains
 from .eval_set import EvalQuestion
-from .generate import ClaimChecker, GenerativeAnswerer
 from .progress import progress
 from .types import AssistantError
 
 
+# complexity: grid over the coverage weight with the balanced-accuracy cut inside; one search
 def calibrate(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
     """Fit the abstention rule on questions marked `answerable`.
 
@@ -66,26 +66,37 @@ def calibrate_claims(answerer: ExtractiveAnswerer, questions: list[EvalQuestion]
     none of the question's evidence (on topic, but not the source of that fact), it is
     not. The threshold maximises balanced accuracy over those two groups.
     """
-    checker = self_test_checker(answerer)
     points: list[tuple[float, bool]] = []
     for q in progress([q for q in questions if q.answerable is not False and q.evidence], quiet, "claims"):
-        evidence = q.evidence or []
-        passages = tuple(answerer.retriever.retrieve(q.question, answerer.settings.top_k, q.to_filters()))
-        holding = [any(contains(p.chunk.text, e) for e in evidence) for p in passages]
-        others = [n for n, h in enumerate(holding, start=1) if not h][:2]
-        for e in evidence:
-            for n, p in enumerate(passages, start=1):
-                if contains(p.chunk.text, e):
-                    points.append((checker.support(e, (n,), passages).score, True))
-                    break
-            else:
-                continue
-            points.extend((checker.support(e, (n,), passages).score, False) for n in others)
+        points.extend(_claim_points(answerer, q))
     pos = [sc for sc, ok in points if ok]
     neg = [sc for sc, ok in points if not ok]
     if not pos or not neg:
         raise AssistantError("claim calibration needs answerable questions with evidence strings")
-    scores = sorted({sc for sc, _ in points})
+    cut, accuracy = _balanced_cut(pos, neg)
+    return {"claim_threshold": cut, "claim_balanced_accuracy": accuracy, "claim_pairs": len(points)}
+
+
+def _claim_points(answerer: ExtractiveAnswerer, q: EvalQuestion) -> list[tuple[float, bool]]:
+    """(support score, supported?) for each evidence string against its own and two other passages."""
+    checker = answerer.checker
+    evidence = q.evidence or []
+    passages = tuple(answerer.retriever.retrieve(q.question, answerer.settings.top_k, q.to_filters()))
+    holding = [any(contains(p.chunk.text, e) for e in evidence) for p in passages]
+    others = [n for n, h in enumerate(holding, start=1) if not h][:2]
+    points: list[tuple[float, bool]] = []
+    for e in evidence:
+        own = next((n for n, p in enumerate(passages, start=1) if contains(p.chunk.text, e)), None)
+        if own is None:
+            continue
+        points.append((checker.support(e, (own,), passages).score, True))
+        points.extend((checker.support(e, (n,), passages).score, False) for n in others)
+    return points
+
+
+def _balanced_cut(pos: list[float], neg: list[float]) -> tuple[float, float]:
+    """The cut maximising balanced accuracy (middle of the best plateau), and that accuracy."""
+    scores = sorted(set(pos) | set(neg))
     cuts = [(a + b) / 2 for a, b in itertools.pairwise(scores)] or scores
 
     def balanced(cut: float) -> float:
@@ -94,12 +105,4 @@ def calibrate_claims(answerer: ExtractiveAnswerer, questions: list[EvalQuestion]
     values = [balanced(c) for c in cuts]
     top = max(values)
     plateau = [c for c, v in zip(cuts, values, strict=True) if v == top]
-    return {
-        "claim_threshold": round(plateau[len(plateau) // 2], 4),
-        "claim_balanced_accuracy": round(top, 4),
-        "claim_pairs": len(points),
-    }
-
-
-def self_test_checker(answerer: ExtractiveAnswerer | GenerativeAnswerer) -> ClaimChecker:
-    return ClaimChecker.calibrated(answerer.index, answerer.encode, answerer.settings)
+    return round(plateau[len(plateau) // 2], 4), round(top, 4)

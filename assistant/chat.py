@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from . import jurisdiction as jur
-from .answer import ExtractiveAnswerer, clean_question
-from .generate import Event, GenerativeAnswerer
+from .answer import Answerer, Event
+from .question import clean_question
 from .text import content_words
 from .types import Answer, Filters
 
@@ -23,11 +23,10 @@ _PRONOUN = re.compile(r"\b(it|that|this|them|they|there|those|these|so|one)\b", 
 class Conversation:
     """State of one chat: the topic question and the jurisdiction it is about."""
 
-    answerer: ExtractiveAnswerer | GenerativeAnswerer
+    answerer: Answerer
     filters: Filters = field(default_factory=Filters)
     topic: str | None = None
     jurisdiction: str | None = None
-    history: list[Answer] = field(default_factory=list)
 
     def state(self) -> dict[str, str | None]:
         """What a stateless front end must keep between turns."""
@@ -60,17 +59,9 @@ class Conversation:
 
     def ask(self, question: str) -> Answer:
         question, query = self._prepare(question)
-        answer = self.answerer.answer(question, self.filters, query=query, asker=self.jurisdiction)
-        self.history.append(answer)
-        return answer
+        return self.answerer.answer(question, self.filters, query=query, asker=self.jurisdiction)
 
     def stream(self, question: str) -> Iterator[Event]:
         """Like ask, as events: checked sentences as they pass (generated answers), then the answer."""
-        if not isinstance(self.answerer, GenerativeAnswerer):
-            yield Event("answer", answer=self.ask(question))
-            return
         question, query = self._prepare(question)
-        for event in self.answerer.stream(question, self.filters, query=query, asker=self.jurisdiction):
-            if event.answer is not None:
-                self.history.append(event.answer)
-            yield event
+        yield from self.answerer.stream(question, self.filters, query=query, asker=self.jurisdiction)

@@ -83,6 +83,7 @@ def _pieces(text: str, block: _Block, max_chars: int) -> list[tuple[int, int]]:
     return pieces
 
 
+# complexity: one pass over the blocks with all size rules together (see the module docstring)
 def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
     """Split a document into chunks; see the module docstring for the guarantees."""
     text = doc.text

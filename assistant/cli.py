@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from .config import Settings
+from .config import ANSWERERS, BACKENDS, RETRIEVERS, Settings
+from .manifest import KINDS
 from .types import Answer, AssistantError, Filters
 
 
@@ -41,6 +42,7 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+# complexity: one branch per part of a terminal answer (notice, quotes, sources, related), top to bottom
 def format_answer(answer: Answer, with_text: bool = True) -> str:
     """An answer for a terminal: the text, then its sources (or the related passages)."""
     from .jurisdiction import name
@@ -75,7 +77,7 @@ def _short(text: str, limit: int = 100) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     from .evaluation import affected_questions
-    from .index import refresh
+    from .refresh import refresh
 
     report = refresh(_settings(args), force=args.force, strict=args.strict, fetch=not args.no_fetch)
     for doc_id, reason in report.failed.items():
@@ -97,7 +99,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, {len(report.failed)} failed; "
         f"{report.embedded_chunks} chunks embedded, {report.reused_chunks} reused ({report.seconds:.1f} s)."
     )
-    if args.questions.exists():
+    if args.questions.exists() and not report.first_build:
         affected = affected_questions(args.questions, report.touched)
         if affected:
             print(
@@ -108,7 +110,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from .sources import add_source
+    from .manifest import add_source
 
     entry = add_source(
         _settings(args).corpus,
@@ -125,12 +127,12 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .generate import GenerativeAnswerer, open_any
+    from .generate import open_any
 
     settings = _settings(args)
     filters = _filters(args)
     answerer = open_any(settings, args.answerer, args.retriever, on_build=_note)
-    if args.json or not isinstance(answerer, GenerativeAnswerer):
+    if args.json or answerer.kind == "extractive":
         answer = answerer.answer(args.question, filters, top_k=args.top_k)
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
         return 0
@@ -227,6 +229,7 @@ def _at_least_one(value: str) -> int:
     return n
 
 
+# complexity: argparse declarations, one per command and flag
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--home", type=Path, help="data directory (index, logs); env ASSISTANT_HOME")
@@ -235,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--embed-model", help="sentence-transformers model name or path; env ASSISTANT_EMBED_MODEL")
     common.add_argument(
         "--embed-backend",
-        choices=("torch", "onnx", "onnx-int8"),
+        choices=BACKENDS,
         help="run the embedding model with torch or ONNX Runtime; env ASSISTANT_EMBED_BACKEND",
     )
 
@@ -260,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title")
     p.add_argument("--publisher", default="")
     p.add_argument("--published", default="")
-    p.add_argument("--kind", default="news", choices=("news", "help-page", "policy", "regulator", "advocacy", "other"))
+    p.add_argument("--kind", default="news", choices=KINDS)
     p.add_argument("--jurisdiction", action="append", metavar="CODE")
     p.set_defaults(func=cmd_add)
 
@@ -271,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     def answerer_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--answerer",
-            choices=("extractive", "llm"),
+            choices=ANSWERERS,
             help="extractive quotes, or a language model server (default: llm when --llm-url is set)",
         )
         p.add_argument(
@@ -284,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages to return")
-    p.add_argument("--retriever", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--retriever", choices=RETRIEVERS, default="hybrid")
     retrieval_options(p)
     answerer_options(p)
     p.set_defaults(func=cmd_ask)
@@ -309,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--review", type=Path, default=Path("evals/evidence_review.jsonl"), help="evidence verdicts")
     p.add_argument("--json-out", type=Path, help="write the JSON report here")
     p.add_argument("--report", type=Path, metavar="DIR", help="write a Markdown report with plots here")
-    p.add_argument("--retriever", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--retriever", choices=RETRIEVERS, default="hybrid")
     p.add_argument("--check", action="store_true", help="exit non-zero below the floors in evals/thresholds.toml")
     p.add_argument("--thresholds", type=Path, default=Path("evals/thresholds.toml"))
     p.add_argument("--compare", type=Path, metavar="OLD.json", help="print deltas against an earlier --json-out")

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .types import AssistantError
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+# onnx: the model exported once to ONNX and run without torch (same vectors, faster start);
+# torch: sentence-transformers; onnx-int8: quantized. See assistant/onnx_backend.py.
+Backend = Literal["onnx", "torch", "onnx-int8"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+DEFAULT_BACKEND: Backend = "onnx"
+# How passages are searched (retrieve.make_retriever) and who writes the answer (generate.choose).
+RETRIEVERS = ("hybrid", "dense", "bm25")
+ANSWERERS = ("extractive", "llm")
 
 
 class Settings(BaseModel):
@@ -17,9 +27,7 @@ class Settings(BaseModel):
     home: Path = Path(".assistant")
     corpus: Path = Path("corpus")
     embed_model: str = PACKAGED_MODEL
-    # onnx (default): the model exported once to ONNX, run without torch (same vectors, faster
-    # start); torch: sentence-transformers; onnx-int8: quantized (see assistant/onnx_backend.py)
-    embed_backend: str = "onnx"
+    embed_backend: Backend = DEFAULT_BACKEND
     chroma_url: str | None = None
     llm_url: str | None = None
     llm_model: str | None = None
@@ -51,7 +59,15 @@ class Settings(BaseModel):
             if env.get(key):
                 values[name] = env[key]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        backend = values.get("embed_backend", DEFAULT_BACKEND)
+        if backend not in BACKENDS:
+            raise AssistantError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            name = str(err["loc"][0]) if err["loc"] else "settings"
+            raise AssistantError(f"ASSISTANT_{name.upper()}: {err['msg']} (got {err.get('input')!r})") from None
 
     # Every file under ASSISTANT_HOME is named here once, for its writer and its readers.
 

@@ -68,6 +68,7 @@ def load_review(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
     return out
 
 
+# complexity: one branch per verdict an evidence match can get
 def lint(
     set_name: str,
     questions: list[EvalQuestion],

@@ -70,6 +70,7 @@ def check(summary: dict[str, Any], thresholds_path: Path, set_name: str) -> list
     return failures
 
 
+# complexity: one branch per kind of change the comparison reports
 def compare(new: dict[str, Any], old: dict[str, Any]) -> list[str]:
     """Lines: per-metric deltas, then the questions that got worse."""
     lines = ["metric                            old      new      delta"]

@@ -83,6 +83,7 @@ def _conflict_shown(answer: Answer, sides: Sequence[Sequence[str]]) -> bool:
     return False
 
 
+# complexity: one condition per clause of the definition in evals/README.md, in that order
 def answer_correct(q: EvalQuestion, answer: Answer) -> bool | None:
     """None when the question does not say whether it is answerable."""
     if q.answerable is None:
@@ -110,33 +111,63 @@ def score(q: EvalQuestion, answer: Answer, ranked: list[str], ranked_docs: list[
         ranked_docs: their document ids.
     """
     s: dict[str, float | None] = {}
+    s.update(_retrieval_scores(q, answer, ranked))
+    s.update(_citation_scores(q, answer))
+    correct = answer_correct(q, answer)
+    if correct is not None:
+        s["answer_correct"] = float(correct)
+        s["abstention_correct"] = float(answer.abstained == (not q.answerable))
+    s.update(_currency_scores(q, answer))
+    if answer.generated:
+        s.update(_generation_scores(q, answer))
+    return s
+
+
+def _retrieval_scores(q: EvalQuestion, answer: Answer, ranked: list[str]) -> dict[str, float | None]:
+    """Where the first passage holding the evidence ranks; whether any citation holds it."""
+    evidence = q.evidence or []
+    if not evidence:
+        return {}
+    s: dict[str, float | None] = {}
+    first = next((i for i, text in enumerate(ranked[:MRR_DEPTH]) if any(contains(text, e) for e in evidence)), None)
+    for k in HIT_KS:
+        s[f"evidence_hit@{k}"] = float(first is not None and first < k)
+    s["rr"] = 0.0 if first is None else 1.0 / (first + 1)
+    s["citation_recall"] = float(any(holds(c, evidence) for c in _quotes(answer)))
+    return s
+
+
+def _citation_scores(q: EvalQuestion, answer: Answer) -> dict[str, float | None]:
+    """Counts per citation: right only when it holds an evidence string of an answerable question."""
+    s: dict[str, float | None] = {}
     evidence = q.evidence or []
     quotes = _quotes(answer)
-    if evidence:
-        first = next((i for i, text in enumerate(ranked[:MRR_DEPTH]) if any(contains(text, e) for e in evidence)), None)
-        for k in HIT_KS:
-            s[f"evidence_hit@{k}"] = float(first is not None and first < k)
-        s["rr"] = 0.0 if first is None else 1.0 / (first + 1)
-        s["citation_recall"] = float(any(holds(c, evidence) for c in quotes))
-    # Per citation: right only when it holds an evidence string of an answerable question.
     good = [q.answerable is not False and bool(evidence) and holds(c, evidence) for c in quotes]
     if quotes and (evidence or q.answerable is False):
         s["citations"] = float(len(good))
         s["citations_correct"] = float(sum(good))
         s["citation_precision_per_question"] = sum(good) / len(good) if q.answerable is not False else None
-    correct = answer_correct(q, answer)
-    if correct is not None:
-        s["answer_correct"] = float(correct)
-        s["abstention_correct"] = float(answer.abstained == (not q.answerable))
+    return s | _coverage_scores(q, answer, quotes)
+
+
+def _coverage_scores(q: EvalQuestion, answer: Answer, quotes: list[str]) -> dict[str, float | None]:
+    """Sources cited, facts stated, parts of a multi-part question cited."""
+    s: dict[str, float | None] = {}
     if q.sources:
         cited = {c.doc_id for c in answer.citations}
         s["source_recall"] = sum(src in cited for src in q.sources) / len(q.sources)
     if q.facts:
         s["fact_recall"] = 0.0 if answer.abstained else sum(has_phrase(answer.text, f) for f in q.facts) / len(q.facts)
-    if q.parts:
-        wanted = [p for p in q.parts if p.answerable and p.evidence]
-        if wanted:
-            s["parts_cited"] = sum(any(holds(c, p.evidence) for c in quotes) for p in wanted) / len(wanted)
+    wanted = [p for p in q.parts or [] if p.answerable and p.evidence]
+    if wanted:
+        s["parts_cited"] = sum(any(holds(c, p.evidence) for c in quotes) for p in wanted) / len(wanted)
+    return s
+
+
+def _currency_scores(q: EvalQuestion, answer: Answer) -> dict[str, float | None]:
+    """Newest statement first, superseded ones marked, disagreements shown."""
+    s: dict[str, float | None] = {}
+    quotes = _quotes(answer)
     if q.current_evidence:
         s["current_first"] = float(bool(quotes) and holds(quotes[0], q.current_evidence))
     if q.stale_evidence:
@@ -144,12 +175,17 @@ def score(q: EvalQuestion, answer: Answer, ranked: list[str], ranked_docs: list[
         s["stale_unmarked"] = float(bool(stale))
     if q.conflict_sides:
         s["conflicts_shown"] = float(_conflict_shown(answer, q.conflict_sides))
-    if answer.generated:  # the model's answer as it was before the claim check
-        claim_quotes = [c.quote for c in answer.claims if c.cites]
-        if evidence and claim_quotes:
-            s["citation_precision_unchecked"] = sum(holds(c, evidence) for c in claim_quotes) / len(claim_quotes)
-        if q.facts:
-            s["fact_recall_unchecked"] = sum(has_phrase(answer.generated, f) for f in q.facts) / len(q.facts)
+    return s
+
+
+def _generation_scores(q: EvalQuestion, answer: Answer) -> dict[str, float | None]:
+    """The model's answer as it was before the claim check."""
+    s: dict[str, float | None] = {}
+    claim_quotes = [c.quote for c in answer.claims if c.cites]
+    if q.evidence and claim_quotes:
+        s["citation_precision_unchecked"] = sum(holds(c, q.evidence) for c in claim_quotes) / len(claim_quotes)
+    if q.facts:
+        s["fact_recall_unchecked"] = sum(has_phrase(answer.generated, f) for f in q.facts) / len(q.facts)
     return s
 
 
@@ -188,35 +224,45 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "conflicts_shown",
     ):
         summary[key] = _mean(col(key))
-    rated = [r for r in results if r.get("answerable") is not None]
-    abstained = [r for r in rated if r["abstained"]]
-    unanswerable = [r for r in rated if not r["answerable"]]
-    answerable = [r for r in rated if r["answerable"]]
-    summary["abstention_precision"] = (
-        sum(not r["answerable"] for r in abstained) / len(abstained) if abstained else None
-    )
-    summary["abstention_recall"] = (
-        sum(r["abstained"] for r in unanswerable) / len(unanswerable) if unanswerable else None
-    )
-    summary["false_abstention_rate"] = sum(r["abstained"] for r in answerable) / len(answerable) if answerable else None
-    summary["answered_unanswerable"] = sum(not r["abstained"] for r in unanswerable)
+    summary.update(_abstention_summary(results))
     summary["citations"] = int(cited)
-    for key in ("citation_precision_unchecked", "fact_recall_unchecked"):
-        if col(key):
-            summary[key] = _mean(col(key))
-    claims = [c for r in results for c in r.get("claims", [])]
-    if claims:  # sentences put through the claim check (generated, or the extractive self-test)
-        summary["claims_checked"] = len(claims)
-        summary["claims_removed"] = sum(not c["supported"] for c in claims)
-        summary["claims_removed_share"] = summary["claims_removed"] / len(claims)
-    kinds = [r.get("answerer") for r in results if not r["abstained"]]
-    if "llm" in kinds or "extractive-fallback" in kinds:
-        summary["fallback_rate"] = kinds.count("extractive-fallback") / len(kinds)
-        firsts = [r["first_token_ms"] for r in results if r.get("first_token_ms") is not None]
-        summary["first_token_p50_ms"] = percentile(firsts, 50)
-        summary["first_token_p95_ms"] = percentile(firsts, 95)
+    summary.update(_generation_summary(results))
     latencies = [r["latency_ms"] for r in results]
     summary["latency_p50_ms"] = percentile(latencies, 50)
     summary["latency_p95_ms"] = percentile(latencies, 95)
     summary["n"] = len(results)
     return summary
+
+
+def _abstention_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    rated = [r for r in results if r.get("answerable") is not None]
+    abstained = [r for r in rated if r["abstained"]]
+    unanswerable = [r for r in rated if not r["answerable"]]
+    answerable = [r for r in rated if r["answerable"]]
+    return {
+        "abstention_precision": _mean([float(not r["answerable"]) for r in abstained]),
+        "abstention_recall": _mean([float(r["abstained"]) for r in unanswerable]),
+        "false_abstention_rate": _mean([float(r["abstained"]) for r in answerable]),
+        "answered_unanswerable": sum(not r["abstained"] for r in unanswerable),
+    }
+
+
+def _generation_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Claim-check and model-server figures, present only when they apply."""
+    out: dict[str, Any] = {}
+    for key in ("citation_precision_unchecked", "fact_recall_unchecked"):
+        values = [r["scores"][key] for r in results if r["scores"].get(key) is not None]
+        if values:
+            out[key] = _mean(values)
+    claims = [c for r in results for c in r.get("claims", [])]
+    if claims:  # sentences put through the claim check (generated, or the extractive self-test)
+        out["claims_checked"] = len(claims)
+        out["claims_removed"] = sum(not c["supported"] for c in claims)
+        out["claims_removed_share"] = out["claims_removed"] / len(claims)
+    kinds = [r.get("answerer") for r in results if not r["abstained"]]
+    if "llm" in kinds or "extractive-fallback" in kinds:
+        out["fallback_rate"] = kinds.count("extractive-fallback") / len(kinds)
+        firsts = [r["first_token_ms"] for r in results if r.get("first_token_ms") is not None]
+        out["first_token_p50_ms"] = percentile(firsts, 50)
+        out["first_token_p95_ms"] = percentile(firsts, 95)
+    return out

@@ -18,8 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .answer import ExtractiveAnswerer, open_answerer
-from .calibration import calibrate, calibrate_claims, self_test_checker
+from .answer import Answerer, ExtractiveAnswerer, open_answerer
+from .calibration import calibrate, calibrate_claims
 from .config import Settings
 from .eval_report import check, compare, format_summary, side_by_side, write_report
 from .eval_score import MRR_DEPTH, score, summarize
@@ -28,16 +28,15 @@ from .generate import GenerativeAnswerer, choose
 from .progress import progress
 from .types import AssistantError
 
-Answerer = ExtractiveAnswerer | GenerativeAnswerer
 
-
+# complexity: the per-question loop records every outcome (answer, abstention, error, claims) in one place
 def run(answerer: Answerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
     """Answer every question and score it. Returns {"summary", "by_category", "results"}.
 
     Generated answers carry the claim check's verdict on each sentence; extractive
     answers are put through the same check as a self-test (every sentence should pass).
     """
-    checker = answerer.checker if isinstance(answerer, GenerativeAnswerer) else self_test_checker(answerer)
+    checker = answerer.checker
     known = answerer.index.documents
     for q in questions:  # fail before running anything, not halfway through
         missing = [src for src in q.to_filters().sources if src not in known]
@@ -94,7 +93,7 @@ def settings_for(settings: Settings, evalset: EvalSet) -> Settings:
 
 def open_for_set(settings: Settings, evalset: EvalSet, retriever: str, quiet: bool) -> ExtractiveAnswerer:
     """The answerer over the set's corpus, its index brought up to date first (no fetching)."""
-    from .index import refresh
+    from .refresh import refresh
 
     for path in (evalset.questions, evalset.corpus):
         if not path.exists():
@@ -206,13 +205,13 @@ def _run_one(
         "questions": str(questions_path),
         "corpus": str(extractive.settings.corpus),
         "retriever": args.retriever,
-        "answerer": "llm" if isinstance(answerer, GenerativeAnswerer) else "extractive",
-        "llm_url": settings.llm_url if isinstance(answerer, GenerativeAnswerer) else None,
-        "llm_model": settings.llm_model if isinstance(answerer, GenerativeAnswerer) else None,
+        "answerer": answerer.kind,
+        "llm_url": settings.llm_url if answerer.kind == "llm" else None,
+        "llm_model": settings.llm_model if answerer.kind == "llm" else None,
         "embed_model": settings.embed_model,
         "abstain_threshold": extractive.threshold,
         "coverage_weight": extractive.coverage_weight,
-        "claim_threshold": self_test_checker(extractive).threshold,
+        "claim_threshold": extractive.checker.threshold,
     }
     return report
 
@@ -225,6 +224,7 @@ def _write(report: dict[str, Any], json_out: Path | None, report_dir: Path | Non
         print(f"report: {write_report(report, report_dir, title)}")
 
 
+# complexity: dispatches the modes of `assistant eval` (lint, calibrate, one set, all sets), one branch each
 def main(settings: Settings, args: argparse.Namespace) -> int:
     """`assistant eval`: see the command's --help."""
     sets = _chosen_sets(args)

@@ -44,7 +44,7 @@ class FeedbackLog:
 
 
 def feedback_to_questions(feedback_path: Path, rating: str = "all") -> list[dict[str, Any]]:
-    """Rated answers from the web chat as eval questions (the DESIGN.md format).
+    """Rated answers from the web chat as eval questions (the format in evals/README.md).
 
     Thumbs up: the answer was right, so its citations become the evidence (or, for an
     abstention, the question becomes an unanswerable one). Thumbs down: the question is

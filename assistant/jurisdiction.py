@@ -6,8 +6,11 @@ countries, and "OTHER" for text about "other countries" / "outside of Europe".
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 OTHER = "OTHER"
 
@@ -195,3 +198,60 @@ def strip_places(text: str) -> str:
     for _, pattern in _compiled():
         text = pattern.sub(lambda m: " " * len(m.group()), text)
     return text
+
+
+# ---------------------------------------------------------------- the rule: what applies where
+
+
+def named_places(codes: Iterable[str]) -> tuple[str, ...]:
+    """The specific places among `codes` ("other countries" left out)."""
+    return tuple(c for c in codes if c != OTHER)
+
+
+class Relation(enum.Enum):
+    """How a text's places relate to the asker's."""
+
+    NEUTRAL = "neutral"  # no asker, or the text names no place: a general statement
+    MATCH = "match"  # the text speaks of the asker's place
+    GENERAL_RULE = "general-rule"  # it speaks of "other countries" and its document does not name the asker's
+    MISMATCH = "mismatch"  # it speaks only of other, named places
+
+
+def relation(places: Iterable[str], doc_places: Iterable[str], asker: str | None) -> Relation:
+    """Args: places: what the text speaks of; doc_places: what its whole document names."""
+    places = tuple(places)
+    if not asker or not places:
+        return Relation.NEUTRAL
+    if asker in places:
+        return Relation.MATCH
+    if OTHER in places and asker not in named_places(doc_places):
+        return Relation.GENERAL_RULE
+    return Relation.MISMATCH
+
+
+def applies(places: Iterable[str], doc_places: Iterable[str], asker: str | None) -> bool:
+    """A text applies in the asker's place when it speaks of it, of no place at all, or of
+    "other countries" while its document does not name the asker's place."""
+    return relation(places, doc_places, asker) is not Relation.MISMATCH
+
+
+def store_metadata(places: Iterable[str], doc_places: Iterable[str]) -> dict[str, Any]:
+    """What a vector store keeps beside a chunk so that `store_where` can apply the rule."""
+    places, named = tuple(places), list(named_places(doc_places))
+    meta: dict[str, Any] = {"general": not places}
+    if places:
+        meta["jurisdictions"] = list(places)
+    if named:
+        meta["doc_named"] = named
+    return meta
+
+
+def store_where(asker: str) -> dict[str, Any]:
+    """`applies`, as a Chroma where-clause over `store_metadata`."""
+    return {
+        "$or": [
+            {"jurisdictions": {"$contains": asker}},
+            {"general": True},
+            {"$and": [{"jurisdictions": {"$contains": OTHER}}, {"doc_named": {"$not_contains": asker}}]},
+        ]
+    }

@@ -25,7 +25,6 @@ import numpy as np
 
 from .types import AssistantError
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 

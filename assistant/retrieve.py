@@ -8,18 +8,30 @@ from typing import Protocol
 import numpy as np
 
 from . import jurisdiction as jur
+from .config import RETRIEVERS
 from .index import Index
 from .types import Chunk, Filters, Passage
 
 RRF_K = 60
-# How much a passage's fused score moves with the question's jurisdiction.
-BOOST_MATCH = 1.5  # the passage speaks of the asker's jurisdiction
-BOOST_GENERAL_RULE = 1.3  # it speaks of "other countries" and the asker's is not named
-DAMP_MISMATCH = 0.7  # it speaks only of other, named jurisdictions
+# How much a passage's fused score moves with how its places relate to the asker's
+# (see jurisdiction.relation for the rule itself).
+JURISDICTION_WEIGHT = {
+    jur.Relation.NEUTRAL: 1.0,
+    jur.Relation.MATCH: 1.5,
+    jur.Relation.GENERAL_RULE: 1.3,
+    jur.Relation.MISMATCH: 0.7,
+}
 
 
 class Retriever(Protocol):
-    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]: ...
+    """What the answerers search with: top k passages for a query, within the filters.
+
+    `asker` is the jurisdiction the question is asked from (None: no preference).
+    """
+
+    def retrieve(
+        self, query: str, k: int, filters: Filters | None = None, asker: str | None = None
+    ) -> list[Passage]: ...
 
 
 class QueryEncoder:
@@ -47,7 +59,7 @@ class DenseRetriever:
         self.index = index
         self.encode = encoder or QueryEncoder(index)
 
-    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+    def retrieve(self, query: str, k: int, filters: Filters | None = None, asker: str | None = None) -> list[Passage]:
         hits = self.index.dense_search(self.encode(query), k, filters)
         return [Passage(chunk, score, dense=score) for chunk, score in hits]
 
@@ -56,20 +68,14 @@ class LexicalRetriever:
     def __init__(self, index: Index) -> None:
         self.index = index
 
-    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+    def retrieve(self, query: str, k: int, filters: Filters | None = None, asker: str | None = None) -> list[Passage]:
         hits = self.index.lexical_search(query, k, filters)
         return [Passage(chunk, score, lexical=score) for chunk, score in hits]
 
 
-def jurisdiction_weight(chunk: Chunk, named_in_doc: tuple[str, ...], asker: str | None) -> float:
-    """Prefer passages about the asker's jurisdiction; see the BOOST_* constants."""
-    if not asker or not chunk.jurisdictions:
-        return 1.0
-    if asker in chunk.jurisdictions:
-        return BOOST_MATCH
-    if jur.OTHER in chunk.jurisdictions and asker not in named_in_doc:
-        return BOOST_GENERAL_RULE
-    return DAMP_MISMATCH
+def jurisdiction_weight(places: tuple[str, ...], doc_places: tuple[str, ...], asker: str | None) -> float:
+    """Prefer text about the asker's jurisdiction; see JURISDICTION_WEIGHT."""
+    return JURISDICTION_WEIGHT[jur.relation(places, doc_places, asker)]
 
 
 class HybridRetriever:
@@ -107,13 +113,13 @@ class HybridRetriever:
                 scores[p.chunk.id] = p.score
         for cid, chunk in chunks.items():
             doc = self.index.documents[chunk.doc_id]
-            fused[cid] *= jurisdiction_weight(chunk, tuple(j for j in doc.jurisdictions if j != jur.OTHER), asker)
+            fused[cid] *= jurisdiction_weight(chunk.jurisdictions, doc.jurisdictions, asker)
         best = sorted(fused, key=lambda cid: -fused[cid])[:k]
         return [Passage(chunks[c], fused[c], dense=dense_score.get(c), lexical=lexical_score.get(c)) for c in best]
 
 
 def make_retriever(index: Index, kind: str = "hybrid", encoder: QueryEncoder | None = None) -> HybridRetriever:
     """'hybrid' (default), 'dense' or 'bm25': the same fusion and weighting over one or both lists."""
-    if kind not in ("hybrid", "dense", "bm25"):
-        raise ValueError(f"unknown retriever {kind!r}: use hybrid, dense or bm25")
+    if kind not in RETRIEVERS:
+        raise ValueError(f"unknown retriever {kind!r}: use {', '.join(RETRIEVERS)}")
     return HybridRetriever(index, encoder, use_dense=kind != "bm25", use_lexical=kind != "dense")

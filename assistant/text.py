@@ -20,14 +20,20 @@ _QUOTES = str.maketrans(
         "\u2014": "-",
     }
 )
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+# Characters that take no space: zero-width, soft hyphen, byte-order mark, bidi controls.
+INVISIBLE_CHARS = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069]")
+# Control characters other than tab, line feed and carriage return.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A citation marker: [3], [1, 2], [1;4].
+CITATION_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][A-Za-z]*(?![\w'’])")
 _WS = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
     """Comparison form: NFKC, straight quotes, case folded, whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text)
-    text = _ZERO_WIDTH.sub("", text).translate(_QUOTES).casefold()
+    text = INVISIBLE_CHARS.sub("", text).translate(_QUOTES).casefold()
     return _WS.sub(" ", text).strip()
 
 
@@ -141,7 +147,6 @@ _INSTRUCTION = re.compile(
     r"|\b(?:assistant|chatbot|model|ai)\s*[,:]\s*(?:say|tell|answer|reply|respond)\b",
     re.I | re.S,
 )
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def looks_like_instruction(sentence: str) -> bool:
@@ -151,4 +156,21 @@ def looks_like_instruction(sentence: str) -> bool:
 
 def defuse_markers(text: str) -> str:
     """A document's own "[3]" shown as "(3)", so it cannot pass for one of the answer's citations."""
-    return _MARKER.sub(r"(\1)", text)
+    return CITATION_MARKER.sub(r"(\1)", text)
+
+
+def capitalised_names(text: str) -> list[tuple[int, str]]:
+    """(offset, word) of capitalised words that look like names ("TikTok", "GDPR", "Snapchat").
+
+    A sentence's first word counts only when it has a capital inside it ("TikTok does"),
+    not when it is an ordinary capitalised word ("Does").
+    """
+    out = []
+    for m in _CAPITALISED.finditer(text):
+        word = m.group()
+        before = text[: m.start()].rstrip()
+        first = not before or before[-1] in '.!?"“(:'
+        if first and not re.search(r"[A-Z].*[A-Z]|[a-z][A-Z]", word):
+            continue
+        out.append((m.start(), word))
+    return out

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from .jurisdiction import applies
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,16 @@ class Document:
     content_hash: str = ""
     path: str = ""  # the local snapshot, relative to the corpus directory
     fetched: str = ""  # when a `url` source was last fetched (ISO time), else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "jurisdictions": list(self.jurisdictions)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        """A stored record; fields it lacks (written before they existed) get their defaults."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        return cls(**{**values, "jurisdictions": tuple(values.get("jurisdictions", ()))})
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,31 @@ class Chunk:
     section: str = ""
     jurisdictions: tuple[str, ...] = ()
     sentences: tuple[Sentence, ...] = ()  # offsets into the document text, like start/end
+
+    def to_record(self) -> dict[str, Any]:
+        """The stored form: offsets only (the text is a slice of the document's)."""
+        return {
+            "id": self.id,
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "section": self.section,
+            "jurisdictions": list(self.jurisdictions),
+            "sentences": [[s.start, s.end] for s in self.sentences],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], doc_text: str) -> Chunk:
+        return cls(
+            id=record["id"],
+            doc_id=record["doc_id"],
+            text=doc_text[record["start"] : record["end"]],
+            start=record["start"],
+            end=record["end"],
+            section=record["section"],
+            jurisdictions=tuple(record["jurisdictions"]),
+            sentences=tuple(Sentence(a, b) for a, b in record["sentences"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +97,23 @@ class Citation:
     published: str = ""
     url: str = ""
     fetched: str = ""  # when the source was last fetched, for url sources
+
+    @classmethod
+    def from_span(cls, n: int, doc: Document, chunk_id: str, start: int, end: int) -> Citation:
+        """Citation n of doc.text[start:end], with the document's metadata."""
+        return cls(
+            n,
+            doc.id,
+            chunk_id,
+            doc.text[start:end],
+            start,
+            end,
+            doc.title,
+            doc.publisher,
+            doc.published,
+            doc.url,
+            doc.fetched,
+        )
 
 
 @dataclass(frozen=True)
@@ -119,12 +173,8 @@ class AssistantError(Exception):
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to some documents and to what applies in one jurisdiction.
-
-    A passage applies in jurisdiction J when it speaks of J, speaks of no jurisdiction
-    at all (a general statement), or speaks of "other countries" and its document does
-    not name J specifically.
-    """
+    """Restrict retrieval to some documents and to what applies in one jurisdiction
+    (the rule is `jurisdiction.applies`)."""
 
     sources: tuple[str, ...] = ()
     jurisdiction: str | None = None
@@ -137,7 +187,4 @@ class Filters:
     def allows(self, chunk: Chunk, doc: Document) -> bool:
         if self.sources and chunk.doc_id not in self.sources:
             return False
-        j = self.jurisdiction
-        if not j or j in chunk.jurisdictions or not chunk.jurisdictions:
-            return True
-        return "OTHER" in chunk.jurisdictions and j not in doc.jurisdictions
+        return applies(chunk.jurisdictions, doc.jurisdictions, self.jurisdiction)

@@ -172,7 +172,7 @@ def main() -> int:
         # The server lets go of a retired generation RETIRE_AFTER seconds after the switch,
         # at its next question: after that its footprint should be back near the quiet one.
         sys.path.insert(0, str(ROOT))
-        from assistant.answer import LiveAnswerer
+        from assistant.live import LiveAnswerer
 
         time.sleep(LiveAnswerer.RETIRE_AFTER + 1)
         _, errors = user(url, 1, 0)

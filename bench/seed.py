@@ -32,7 +32,8 @@ def main() -> None:
     args = parser.parse_args()
     from assistant.answer import open_answerer
     from assistant.config import Settings
-    from assistant.index import Embedder, refresh
+    from assistant.embedder import Embedder
+    from assistant.refresh import refresh
     from bench.scale import peak_kb, run_assistant, timed
 
     home = Path(tempfile.mkdtemp(prefix="assistant-bench-"))

@@ -53,7 +53,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from assistant.config import Settings
-    from assistant.index import refresh
+    from assistant.refresh import refresh
     from tests.conftest import start_server
 
     home = Path(tempfile.mkdtemp(prefix="assistant-web-bench-"))

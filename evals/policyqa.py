@@ -50,13 +50,29 @@ def _locate(text: str, span: str, near: int) -> int | None:
     return min(hits, key=lambda h: abs(h - near)) if hits else None
 
 
-def _holding_sentences(doc: Any, start: int, end: int) -> list[str]:
-    """The citable sentences of the document that overlap [start, end)."""
+def _sentences(doc: Any) -> list[tuple[int, int]]:
+    """The citable sentences of a document, as the chunker cuts them."""
     from assistant.chunking import chunk_document
 
-    return [
-        doc.text[s.start : s.end] for c in chunk_document(doc) for s in c.sentences if s.start < end and start < s.end
-    ]
+    return [(s.start, s.end) for c in chunk_document(doc) for s in c.sentences]
+
+
+def _holding_sentences(doc: Any, sentences: list[tuple[int, int]], start: int, end: int) -> list[str]:
+    """The sentences that overlap [start, end)."""
+    return [doc.text[a:b] for a, b in sentences if a < end and start < b]
+
+
+def _stamp(data: Path) -> str:
+    """What the converted files were made from: the data, the split and this converter."""
+    digest = hashlib.sha256(data.read_bytes() + SPLIT.read_bytes() + Path(__file__).read_bytes()).hexdigest()[:12]
+    return f"{data} sha256:{digest}"
+
+
+def up_to_date(data: Path = DATA, out: Path = BUILD) -> bool:
+    try:
+        return (out / "SOURCE").read_text("utf-8").startswith(_stamp(data) + ";") and (out / "report.jsonl").exists()
+    except OSError:
+        return False
 
 
 def convert(data: Path = DATA, out: Path = BUILD) -> dict[str, int]:
@@ -107,6 +123,7 @@ def convert(data: Path = DATA, out: Path = BUILD) -> dict[str, int]:
         name, doc_id = policy["title"], "pqa-" + slug(policy["title"])
         raw, offsets = raw_texts[doc_id]
         doc = loaded[doc_id]
+        cut = _sentences(doc)
         grouped: dict[str, dict[str, Any]] = {}
         for offset, paragraph in zip(offsets, policy["paragraphs"], strict=True):
             for qa in paragraph["qas"]:
@@ -126,7 +143,7 @@ def convert(data: Path = DATA, out: Path = BUILD) -> dict[str, int]:
                         continue
                     at = _locate(raw, span, offset + a["answer_start"])
                     at = _locate(doc.text, span, at if at is not None else offset) if at is not None else None
-                    sentences = _holding_sentences(doc, at, at + len(span)) if at is not None else []
+                    sentences = _holding_sentences(doc, cut, at, at + len(span)) if at is not None else []
                     if not sentences:
                         unplaced += 1
                     for sentence in sentences:
@@ -152,8 +169,7 @@ def convert(data: Path = DATA, out: Path = BUILD) -> dict[str, int]:
             )
     for part, rows in questions.items():
         (out / f"{part}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    digest = hashlib.sha256(data.read_bytes()).hexdigest()[:12]
-    (out / "SOURCE").write_text(f"{data} sha256:{digest}; {unplaced} spans not found in the cleaned text\n", "utf-8")
+    (out / "SOURCE").write_text(f"{_stamp(data)}; {unplaced} spans not found in the cleaned text\n", "utf-8")
     return {**{part: len(rows) for part, rows in questions.items()}, "unplaced": unplaced}
 
 
@@ -166,7 +182,7 @@ def sentence_baselines(index: Any, questions: list[Any]) -> dict[str, dict[str, 
     import numpy as np
 
     from assistant.eval_score import holds
-    from assistant.index import lexical_tokens
+    from assistant.lexical import lexical_tokens
 
     by_doc: dict[str, list[tuple[str, np.ndarray]]] = defaultdict(list)
     for chunk in index.chunks:
@@ -279,12 +295,16 @@ def main() -> int:
     p = sub.add_parser("convert", help="write build/policyqa/ from the PolicyQA data")
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--out", type=Path, default=BUILD)
+    p.add_argument("--force", action="store_true", help="convert even when the files are up to date")
     p = sub.add_parser("eval", help="the assistant and two baselines on one part")
     p.add_argument("--part", choices=("report", "fit"), default="report")
     p.add_argument("--out", type=Path, default=ROOT / "reports" / "policyqa")
     p.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     if args.command == "convert":
+        if not args.force and up_to_date(args.data, args.out):
+            print(f"{args.out} is up to date ({(args.out / 'SOURCE').read_text('utf-8').strip()})")
+            return 0
         counts = convert(args.data, args.out)
         print(
             f"wrote {args.out}: {counts['fit']} fit questions, {counts['report']} report questions "

@@ -19,7 +19,8 @@ import pytest
 
 from assistant.answer import ExtractiveAnswerer, open_answerer
 from assistant.config import Settings
-from assistant.index import Embedder, refresh
+from assistant.embedder import Embedder
+from assistant.refresh import refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"

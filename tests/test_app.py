@@ -88,7 +88,7 @@ def test_remote_bind_is_refused_without_auth(fresh):
 def test_auth_is_enforced_on_the_api(fresh, embedder):
     from gradio_client import Client
 
-    from assistant.index import refresh
+    from assistant.refresh import refresh
     from tests.conftest import start_server
 
     refresh(fresh, embedder=embedder)
@@ -156,7 +156,7 @@ def test_feedback_export_turns_ratings_into_eval_questions(fresh):
 def test_admin_refresh_button_refreshes_and_the_chat_answers_from_new_text(fresh, embedder):
     from gradio_client import Client
 
-    from assistant.index import refresh
+    from assistant.refresh import refresh
     from tests.conftest import start_server
 
     refresh(fresh, embedder=embedder)
@@ -201,7 +201,7 @@ def test_a_full_queue_turns_questions_away_at_once_and_answers_the_rest(fresh, e
     """--queue-size/--concurrency bound the work held; overflow is refused, not queued without limit."""
     from gradio_client.utils import QueueError
 
-    from assistant.index import refresh
+    from assistant.refresh import refresh
 
     refresh(fresh, embedder=embedder)
     proc, url = start_server(fresh, "--queue-size", "3", "--concurrency", "1", env=server_env(fresh))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from assistant import jurisdiction as jur
 from assistant.chat import Conversation
 
 
@@ -17,7 +18,11 @@ def test_jurisdiction_persists_through_the_conversation(answerer):
     chat.ask("I live in Germany. Can I object to Meta training on my posts?")
     follow = chat.ask("how do I do that?")
     assert follow.jurisdiction == "EU" and not follow.abstained
-    assert any("Right to object" in c.quote or "EU" in c.quote or "Europe" in c.quote for c in follow.citations)
+    # every cited sentence applies in the EU (the US "no" does not), and one says how to object there
+    for c in follow.citations:
+        places = jur.named_places(jur.detect(c.quote))
+        assert not places or "EU" in places or "UK" in places, c.quote
+    assert any("object" in c.quote.casefold() for c in follow.citations)
     assert chat.is_follow_up("and what does the form ask for?")
 
 

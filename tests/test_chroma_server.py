@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import LiveAnswerer, open_answerer
+from assistant.answer import open_answerer
 from assistant.cli import main
 from assistant.config import Settings
-from assistant.index import refresh
+from assistant.live import LiveAnswerer
+from assistant.refresh import refresh
 
 from .conftest import copy_corpus, free_port
 
@@ -86,7 +87,7 @@ def test_replicas_share_the_index_and_see_a_refresh(chroma_url, tmp_path, embedd
     assert report.added == ["regulator-note"]
     time.sleep(2.1)  # replicas ask the server for the live generation at most every 2 s
     for live in replicas:
-        assert live.get().index.generation == report.generation
+        assert live.get().index.generation.name == report.generation
         answer = live.get().answer("How long do complaints to the regulator take?")
         assert any(c.doc_id == "regulator-note" for c in answer.citations)
 
@@ -106,7 +107,7 @@ def test_an_index_on_the_server_opens_without_local_files(chroma_url, tmp_path, 
     other = settings.model_copy(update={"home": tmp_path / "b"})
     answerer = open_answerer(other, embedder=embedder)
     assert answerer.answer("Are my private messages used?").citations
-    assert (tmp_path / "b" / "index" / answerer.index.generation / "chunks.json").exists()
+    assert (tmp_path / "b" / "index" / answerer.index.generation.name / "chunks.json").exists()
 
 
 def test_a_replica_polling_the_server_does_not_pile_up_clients(chroma_url, tmp_path, embedder, monkeypatch):

@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.chunking import chunk_document
-from assistant.sources import clean_text, load_corpus
+from assistant.cleaning import clean_text
+from assistant.sources import load_corpus
 from assistant.types import Document
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant.index import refresh
+from assistant.refresh import refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.index import refresh
+from assistant.refresh import refresh
 
 from .conftest import ROOT, copy_corpus, server_env, start_server
 

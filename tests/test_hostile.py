@@ -11,7 +11,7 @@ import pytest
 from assistant.answer import open_answerer
 from assistant.cli import main
 from assistant.config import Settings
-from assistant.index import refresh
+from assistant.refresh import refresh
 
 from .conftest import copy_corpus, start_server
 

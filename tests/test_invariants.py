@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant import jurisdiction as jur
+from assistant.manifest import add_source, load_manifest
 from assistant.retrieve import make_retriever
-from assistant.sources import add_source, load_manifest
 from assistant.types import AssistantError, Filters
 
 _WORDS = st.sampled_from(

@@ -18,7 +18,7 @@ from assistant.answer import open_answerer
 from assistant.cli import main
 from assistant.config import Settings
 from assistant.generate import GenerativeAnswerer, build_messages
-from assistant.index import refresh
+from assistant.refresh import refresh
 
 from .conftest import copy_corpus, free_port
 

@@ -12,7 +12,9 @@ import pytest
 from assistant.answer import open_answerer
 from assistant.cli import main
 from assistant.config import Settings
-from assistant.index import Embedder, open_index, refresh
+from assistant.embedder import Embedder
+from assistant.index import open_index
+from assistant.refresh import refresh
 from assistant.types import AssistantError
 
 from .conftest import ROOT, copy_corpus

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import LiveAnswerer
 from assistant.cli import main
 from assistant.config import Settings
-from assistant.index import open_index, refresh, refresh_lock
+from assistant.index import open_index
+from assistant.live import LiveAnswerer
+from assistant.refresh import refresh, refresh_lock
 from tests.conftest import ROOT, server_env
 
 PAGE = """<html><head><title>Help: objecting to AI training</title></head><body>
@@ -337,7 +338,7 @@ def test_a_long_running_reader_closes_the_stores_of_retired_generations(fresh, e
         note.write_text(f"Desk note\n\nThe privacy desk answers objections within {i + 3} weeks.\n", "utf-8")
         report = refresh(fresh, embedder=embedder)
         answerer = live.get()
-        assert answerer.index.generation == report.generation
+        assert answerer.index.generation.name == report.generation
         answer = answerer.answer("How long does the privacy desk take to answer objections?")
         assert any(f"{i + 3} weeks" in c.quote for c in answer.citations)
         live.get()  # the generation just retired is closed now (RETIRE_AFTER is 0 here)

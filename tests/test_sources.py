@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.sources import clean_text, load_corpus, load_manifest
+from assistant.cleaning import clean_text
+from assistant.manifest import load_manifest
+from assistant.sources import load_corpus
 from assistant.types import AssistantError
 
 

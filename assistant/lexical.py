@@ -1,0 +1,26 @@
+"""Lexical tokens for BM25 and term overlap: the same stemmed, stopword-free tokens for
+documents and questions."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+from .text import STOPWORDS, words
+
+_LOCK = threading.Lock()
+
+
+@cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Stemmed, stopword-free tokens (the same for documents and queries)."""
+    toks = [w.replace("'", "") for w in words(text) if w not in STOPWORDS]
+    with _LOCK:  # one stemmer object for the process; its cache is not made for threads
+        return list(_stemmer().stemWords(toks))

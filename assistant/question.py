@@ -1,0 +1,66 @@
+"""What a question asks: its cleaned text, the type of answer it wants, how-to or not."""
+
+from __future__ import annotations
+
+import re
+
+from .text import CONTROL_CHARS
+from .types import AssistantError
+
+_COUNT_Q = re.compile(r"\b(how (many|much)|what (percentage|share|number|amount|proportion))\b", re.I)
+_DURATION_Q = re.compile(r"\bhow (long|quickly|soon|fast)\b", re.I)
+_DURATION = re.compile(r"\d|\b(minutes?|hours?|days?|weeks?|months?|years?|immediately|instantly)\b", re.I)
+_WHEN_Q = re.compile(r"^\s*(when|since when|what date|what day|by when)\b|\bwhat date\b", re.I)
+_NUMBERISH = re.compile(
+    r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?|billions?|percent)\b",
+    re.I,
+)
+_DATEISH = re.compile(
+    r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|minutes?|days?|weeks?|months?|years?)\b",
+    re.I,
+)
+HOWTO_Q = re.compile(
+    r"\b(how (do|can|would|should) (i|we|you|one|people|users)|how to|what steps|where (do|can) i|what do i (put|write|fill|need)|steps? to)\b",
+    re.I,
+)
+PROCEDURE = re.compile(
+    r"\b(go to|click|tap|select|visit|scroll|fill|submit|complete|input|enter|open|settings|form)\b|>", re.I
+)
+
+
+def clean_question(question: str, limit: int) -> str:
+    """Validate a question: not empty, not longer than `limit` characters; control characters removed."""
+    text = CONTROL_CHARS.sub(" ", question or "").strip()
+    if not text:
+        raise AssistantError("the question is empty; ask something about the documents")
+    if len(text) > limit:
+        raise AssistantError(f"the question is {len(text):,} characters long; the limit is {limit:,}")
+    return text
+
+
+COMMON_WORDS = frozenset(
+    """please hi hello thanks ok okay yes no also and but so if is are do does can could would should will
+    what when where why how who which my our your their meta's""".split()
+)
+
+
+def answer_type(question: str) -> re.Pattern[str] | None:
+    """What a sentence must hold to answer the question's type, if it has one."""
+    if _COUNT_Q.search(question):
+        return _NUMBERISH
+    if _DURATION_Q.search(question):
+        return _DURATION
+    if _WHEN_Q.search(question):
+        return _DATEISH
+    return None
+
+
+def missing_answer_type(question: str, evidence: str) -> str | None:
+    """Why the evidence cannot answer a when / how-many / how-long question, or None."""
+    if _COUNT_Q.search(question) and not _NUMBERISH.search(evidence):
+        return "They give no figure for that."
+    if _DURATION_Q.search(question) and not _DURATION.search(evidence):
+        return "They give no figure for that."
+    if _WHEN_Q.search(question) and not _DATEISH.search(evidence):
+        return "They give no date for that."
+    return None

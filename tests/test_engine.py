@@ -1,0 +1,185 @@
+"""The whole engine over a synthetic corpus with a hashing encoder: fast specifications.
+
+No model is loaded (tests/fakes.py), so these run in seconds (`pytest -m fast`). The
+corpus under tests/fixtures/policies is fictional; the questions below are written
+for it and appear in no eval set.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import jurisdiction as jur
+from assistant.answer import ExtractiveAnswerer, open_answerer
+from assistant.config import RETRIEVERS, Settings
+from assistant.generation import Generation
+from assistant.index import open_index
+from assistant.refresh import refresh
+from assistant.retrieve import Retriever, make_retriever
+from assistant.types import AssistantError, Filters
+from tests.fakes import HashingEncoder
+
+pytestmark = pytest.mark.fast
+
+FIXTURE = Path(__file__).parent / "fixtures" / "policies"
+
+
+def settings_for(tmp: Path) -> Settings:
+    shutil.copytree(FIXTURE, tmp / "corpus")
+    return Settings(home=tmp / "home", corpus=tmp / "corpus")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, HashingEncoder]:
+    encoder = HashingEncoder()
+    settings = settings_for(tmp_path_factory.mktemp("engine"))
+    refresh(settings, embedder=encoder, fetch=False)
+    return settings, encoder
+
+
+@pytest.fixture(scope="module")
+def answerer(built: tuple[Settings, HashingEncoder]) -> ExtractiveAnswerer:
+    settings, encoder = built
+    # The calibrated threshold is for MiniLM cosines; hashed bags of words score lower.
+    answerer = open_answerer(settings, embedder=encoder)
+    answerer.threshold = 0.15
+    return answerer
+
+
+def test_every_citation_is_an_exact_slice_of_its_document(answerer):
+    for question in ("How long are payment records kept?", "How do I delete my Quillnote account?"):
+        answer = answerer.answer(question)
+        assert not answer.abstained and answer.citations, question
+        for c in answer.citations:
+            doc = answerer.index.documents[c.doc_id]
+            assert doc.text[c.start : c.end] == c.quote
+            assert f"[{c.n}]" in answer.text
+
+
+def test_the_sentence_that_shares_the_question_s_words_is_cited_first(answerer):
+    answer = answerer.answer("How long are support chats kept before they are deleted?")
+    assert "Support chats are deleted after 90 days." in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    "question, place, wanted, unwanted",
+    [
+        ("Can I switch off marketing profiles in the US?", "US", "United States", "European Union"),
+        ("Can I switch off marketing profiles in the EU?", "EU", "European Union", "United States"),
+    ],
+)
+def test_the_asker_s_place_decides_between_sentences_that_share_words(answerer, question, place, wanted, unwanted):
+    answer = answerer.answer(question)
+    assert answer.jurisdiction == place and not answer.abstained
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert wanted in answer.citations[0].quote
+    assert unwanted not in quotes
+
+
+def test_source_filter_is_obeyed_by_a_real_answer(answerer):
+    answer = answerer.answer("Is my data used to train models?", Filters(sources=("quillnote-data-policy",)))
+    assert not answer.abstained
+    assert {c.doc_id for c in answer.citations} == {"quillnote-data-policy"}
+
+
+def test_unknown_source_is_a_clear_error(answerer):
+    with pytest.raises(AssistantError, match="unknown source 'nope'"):
+        answerer.answer("Is my data sold?", Filters(sources=("nope",)))
+
+
+def test_a_name_no_document_mentions_is_an_abstention_that_says_so(answerer):
+    answer = answerer.answer("Does Zorblax keep my payment records?")
+    assert answer.abstained and not answer.citations
+    assert "Zorblax" in answer.text
+
+
+def test_a_question_in_words_the_corpus_lacks_abstains(answerer):
+    answer = answerer.answer("What is the boiling point of mercury?")
+    assert answer.abstained and not answer.citations
+
+
+@pytest.mark.parametrize("kind", RETRIEVERS)
+def test_retriever_contract(answerer, kind):
+    retriever: Retriever = make_retriever(answerer.index, kind, answerer.encode)
+    index = answerer.index
+    target = "We share crash reports with our hosting provider, Cirrus Cloud."
+    passages = retriever.retrieve(target, 3)
+    assert 1 <= len(passages) <= 3
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    assert target in passages[0].chunk.text
+    only = Filters(sources=("lumenpay-privacy",))
+    assert {p.chunk.doc_id for p in retriever.retrieve(target, 5, only)} <= {"lumenpay-privacy"}
+    uk = Filters(jurisdiction="UK")
+    for p in retriever.retrieve("marketing profiles consent", 10, uk):
+        assert uk.allows(p.chunk, index.documents[p.chunk.doc_id])
+
+
+def test_sentence_vectors_line_up_with_the_sentences(built):
+    settings, encoder = built
+    index = open_index(settings, encoder)
+    try:
+        for chunk in index.chunks:
+            doc = index.documents[chunk.doc_id]
+            expected = encoder.encode([doc.text[s.start : s.end] for s in chunk.sentences])
+            assert np.allclose(index.sentences_of(chunk).astype(np.float32), expected, atol=1e-2)
+    finally:
+        index.close()
+
+
+def test_generation_state_round_trips(built):
+    settings, encoder = built
+    index = open_index(settings, encoder)
+    try:
+        generation = index.generation
+        assert Generation.from_dict(generation.to_dict()) == generation
+        assert generation.chunk_count == len(index.chunks)
+        assert Generation.from_dict({**generation.to_dict(), "format": 999}) is None
+    finally:
+        index.close()
+
+
+def test_an_index_built_with_another_encoder_is_refused(built):
+    settings, _ = built
+    with pytest.raises(AssistantError, match="re-embed"):
+        open_index(settings, _Renamed())
+
+
+class _Renamed(HashingEncoder):
+    name = "another-encoder"
+
+
+def test_refresh_reembeds_only_what_changed(tmp_path):
+    encoder = HashingEncoder()
+    settings = settings_for(tmp_path)
+    first = refresh(settings, embedder=encoder, fetch=False)
+    assert first.first_build and len(first.added) == 3
+    again = refresh(settings, embedder=encoder, fetch=False)
+    assert again.nothing_changed and again.embedded_chunks == 0
+    path = settings.corpus / "docs" / "quillnote-data-policy.md"
+    path.write_text(path.read_text("utf-8").replace("30 days", "14 days"), "utf-8")
+    changed = refresh(settings, embedder=encoder, fetch=False)
+    assert changed.changed == ["quillnote-data-policy"] and not changed.added and not changed.removed
+    assert 0 < changed.embedded_chunks < first.embedded_chunks
+    assert changed.reused_chunks > 0
+    assert any("14 days" in text for text in changed.passages_added["quillnote-data-policy"])
+    answerer = open_answerer(settings, embedder=encoder)
+    try:
+        answerer.threshold = 0.15
+        answer = answerer.answer("How many days until account deletion is complete?")
+        assert any("14 days" in c.quote for c in answer.citations)
+    finally:
+        answerer.index.close()
+
+
+def test_the_jurisdiction_rule_is_one_rule():
+    """Filters.allows, the store's where-clause and the ranking weight all read jurisdiction.relation."""
+    doc_places = ("EU", "US", jur.OTHER)
+    assert jur.relation(("US",), doc_places, "US") is jur.Relation.MATCH
+    assert jur.relation((jur.OTHER,), doc_places, "US") is jur.Relation.MISMATCH  # the document names the US
+    assert jur.relation((jur.OTHER,), doc_places, "BR") is jur.Relation.GENERAL_RULE
+    assert jur.relation((), doc_places, "BR") is jur.Relation.NEUTRAL
+    assert jur.applies((jur.OTHER,), doc_places, "BR") and not jur.applies(("EU",), doc_places, "US")
