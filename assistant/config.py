@@ -21,6 +21,12 @@ RETRIEVERS = ("hybrid", "dense", "bm25")
 ANSWERERS = ("extractive", "llm")
 
 
+def check_backend(backend: str) -> None:
+    """A one-line error for an embedding backend this project does not have."""
+    if backend not in BACKENDS:
+        raise AssistantError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -59,9 +65,7 @@ class Settings(BaseModel):
             if env.get(key):
                 values[name] = env[key]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        backend = values.get("embed_backend", DEFAULT_BACKEND)
-        if backend not in BACKENDS:
-            raise AssistantError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        check_backend(values.get("embed_backend", DEFAULT_BACKEND))
         try:
             return cls(**values)
         except ValidationError as exc:

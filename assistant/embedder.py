@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .config import BACKENDS, DEFAULT_BACKEND, PACKAGED_MODEL, Settings
+from .config import DEFAULT_BACKEND, PACKAGED_MODEL, Settings, check_backend
 from .types import AssistantError
 
 
@@ -55,8 +55,7 @@ class Embedder:
         backend: str = DEFAULT_BACKEND,
         cache: Path | None = None,
     ) -> None:
-        if backend not in BACKENDS:
-            raise AssistantError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        check_backend(backend)
         self.model = model
         self.backend = backend
         # int8 weights give slightly different vectors: an index records them as another model.
