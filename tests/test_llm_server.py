@@ -135,7 +135,9 @@ def test_a_server_stopped_mid_answer_falls_back_to_the_extractive_answer(seed_se
                 proc.kill()
                 proc.wait()
 
-        answer = gen.answer(QUESTIONS[0], on_token=kill)
+        events = list(gen.stream(QUESTIONS[0], on_token=kill))
+        answer = events[-1].answer
+        assert answer is not None
     finally:
         proc.kill()
     assert answer.answerer == "extractive-fallback"
