@@ -22,18 +22,19 @@ from . import jurisdiction as jur
 from .config import Settings
 from .coverage import uncovered_share, unknown_names
 from .embedder import TextEncoder
+from .evidence import Candidate, group_by_passage, quotes, with_followers
 from .index import Index, open_index
 from .index import exists as index_exists
 from .lexical import lexical_tokens
-from .question import HOWTO_Q, PROCEDURE, answer_type, clean_question, missing_answer_type
+from .question import HOWTO_Q, PROCEDURE, answer_type, clean_question, missing_answer_type, split_parts
 from .retrieve import QueryEncoder, Retriever, jurisdiction_weight, make_retriever
+from .spelling import correct
 from .text import defuse_markers, looks_like_instruction, one_line
-from .types import Answer, AssistantError, Chunk, Citation, Filters, Passage
+from .types import Answer, AssistantError, Citation, Filters, Passage
 
 if TYPE_CHECKING:
     from .generate import ClaimChecker
 
-MAX_SENTENCES = 4  # in an answer, counting the sentence that completes a very short one
 MAX_EVIDENCE = 2  # distinct evidence sentences chosen (tuned on evals/dev.jsonl: more lowers precision)
 CANDIDATE_PASSAGES = 8
 # relevance = W_SENTENCE*cos(question, sentence) + W_PASSAGE*cos(question, passage) + W_TERMS*term overlap
@@ -42,7 +43,6 @@ W_SENTENCE, W_PASSAGE, W_TERMS = 0.6, 0.2, 0.2
 PROCEDURE_BONUS = 0.1  # a how-to question favours sentences that describe steps
 ANSWER_TYPE_BONUS = 0.1  # a when / how-many question favours sentences with a date / a figure
 KEEP_RATIO = 0.8  # further sentences must score at least this share of the best one
-SHORT = 40  # a sentence this short ("At the moment, no.") is followed by the next one for substance
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 
 ABSTAIN_TEXT = "The documents don't say."
@@ -92,17 +92,6 @@ class Answerer(Protocol):
     def checker(self) -> ClaimChecker: ...
 
 
-@dataclass(frozen=True)
-class Candidate:
-    chunk: Chunk
-    start: int
-    end: int
-    vector: np.ndarray
-    relevance: float  # how well the sentence answers the question, 0..1 (abstention uses this)
-    rank_score: float  # relevance weighted by jurisdiction (selection uses this)
-    position: int  # index of the sentence in its chunk
-
-
 class ExtractiveAnswerer:
     """Answers from verbatim sentences of the indexed documents."""
 
@@ -145,13 +134,14 @@ class ExtractiveAnswerer:
         """
         t0 = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        query = query or question
+        fixed = self.search_text(question)
+        query = self.search_text(query) if query else fixed
         filters = filters or Filters()
         unknown = [src for src in filters.sources if src not in self.index.documents]
         if unknown:
             known = ", ".join(sorted(self.index.documents))
             raise AssistantError(f"unknown source {', '.join(map(repr, unknown))}; the index has: {known}")
-        asker = filters.jurisdiction or asker or jur.for_question(question)
+        asker = filters.jurisdiction or asker or jur.for_question(question, self.index.uses)
         k = top_k or self.settings.top_k
         passages = self.retriever.retrieve(query, max(k, CANDIDATE_PASSAGES), filters, asker=asker)
         t1 = time.perf_counter()
@@ -159,18 +149,19 @@ class ExtractiveAnswerer:
         shown = tuple(passages[:k])
         timings = {"retrieve_ms": (t1 - t0) * 1000}
 
-        reason = self._abstain_reason(question, candidates, uncovered_share(self.index, self.encode, question))
-        if reason is not None:
+        reason = self._abstain_reason(fixed, candidates, uncovered_share(self.index, self.encode, fixed))
+        chosen = self._select(candidates) if reason is None else []
+        chosen = self._with_parts(fixed, chosen, filters, asker)
+        if not chosen:
             timings["answer_ms"] = (time.perf_counter() - t1) * 1000
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
             text = ABSTAIN_TEXT + (f" {reason}" if reason else "")
             return Answer(question, text, (), shown, True, asker, timings)
 
-        chosen = self._select(candidates)
         notice = self._coverage_notice(asker, passages)
         citations: list[Citation] = []
         parts: list[str] = [notice] if notice else []
-        for n, (cand, end) in enumerate(_quotes(chosen), start=1):
+        for n, (cand, end) in enumerate(quotes(chosen), start=1):
             citation = Citation.from_span(n, self.index.documents[cand.chunk.doc_id], cand.chunk.id, cand.start, end)
             citations.append(citation)
             parts.append(f"{defuse_markers(one_line(citation.quote))} [{n}]")
@@ -203,17 +194,23 @@ class ExtractiveAnswerer:
         """
         question = clean_question(question, self.settings.max_question_chars)
         filters = filters or Filters()
-        asker = filters.jurisdiction or jur.for_question(question)
-        passages = self.retriever.retrieve(question, CANDIDATE_PASSAGES, filters, asker=asker)
-        candidates = self.candidates(question, passages, asker)
+        asker = filters.jurisdiction or jur.for_question(question, self.index.uses)
+        query = self.search_text(question)
+        passages = self.retriever.retrieve(query, CANDIDATE_PASSAGES, filters, asker=asker)
+        candidates = self.candidates(query, passages, asker)
         best = max((c.relevance for c in candidates), default=0.0)
         saved = self.threshold
         self.threshold = -1e9
         try:
-            other = bool(self._abstain_reason(question, candidates, 0.0))
+            other = bool(self._abstain_reason(query, candidates, 0.0))
         finally:
             self.threshold = saved
-        return best, uncovered_share(self.index, self.encode, question), other
+        return best, uncovered_share(self.index, self.encode, query), other
+
+    def search_text(self, text: str) -> str:
+        """What to search with: typos corrected toward the documents' words ("usin" -> "using")
+        and places only the gazetteers know named as their jurisdiction ("Lyon" -> "the EU")."""
+        return jur.rename_places(correct(text, self.index.uses), self.index.uses)
 
     # ------------------------------------------------------------ steps
 
@@ -222,7 +219,7 @@ class ExtractiveAnswerer:
         """Every sentence of the candidate passages, scored against the query."""
         qvec = self.encode(query)
         # Places are matched by jurisdiction weighting, not as terms ("EU" vs "European").
-        qterms = set(lexical_tokens(jur.strip_places(query)))
+        qterms = set(lexical_tokens(jur.strip_places(query, self.index.uses)))
         howto = bool(HOWTO_Q.search(query))
         # A question that names several places ("EU users but not US users") is about all of them.
         named = jur.named_places(jur.detect(query))
@@ -284,6 +281,30 @@ class ExtractiveAnswerer:
         evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in candidates[:8])
         return missing_answer_type(question, evidence)
 
+    def _with_parts(
+        self, question: str, chosen: list[Candidate], filters: Filters, asker: str | None
+    ) -> list[Candidate]:
+        """For a question of several parts, each answerable part's best sentence is quoted too
+        (after the sentences chosen for the whole question, when not already among them)."""
+        parts = split_parts(question)
+        if len(parts) < 2:
+            return chosen
+        chosen = list(chosen)
+        for part in parts:
+            passages = self.retriever.retrieve(part, CANDIDATE_PASSAGES, filters, asker=asker)
+            cands = self.candidates(part, passages, asker)
+            if (
+                not cands
+                or self._abstain_reason(part, cands, uncovered_share(self.index, self.encode, part)) is not None
+            ):
+                continue
+            best = cands[0]
+            if any(c.key == best.key or float(best.vector @ c.vector) > REDUNDANT for c in chosen):
+                continue
+            have = {c.key for c in chosen}
+            chosen += [c for c in with_followers([best], cands) if c.key not in have]
+        return chosen
+
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
         best = candidates[0]
         chosen = [best]
@@ -295,7 +316,7 @@ class ExtractiveAnswerer:
             if any(float(cand.vector @ c.vector) > REDUNDANT for c in chosen):
                 continue
             chosen.append(cand)
-        return self._newest_first(_group_by_passage(_with_followers(chosen, candidates)))
+        return self._newest_first(group_by_passage(with_followers(chosen, candidates)))
 
     def _newest_first(self, chosen: list[Candidate]) -> list[Candidate]:
         """When the evidence comes from documents of different dates, the newest speaks first."""
@@ -321,53 +342,6 @@ class ExtractiveAnswerer:
         named = sorted({j for c in self.index.chunks for j in c.jurisdictions if j != jur.OTHER})
         covered = ", ".join(jur.name(j) for j in named) or "other places"
         return f"The documents do not cover {place}; this is what they say for {covered}:"
-
-
-def _with_followers(chosen: list[Candidate], candidates: list[Candidate]) -> list[Candidate]:
-    """A very short sentence ("Yes.", "At the moment, no.") brings the sentence after it."""
-    chosen = list(chosen)
-    for cand in list(chosen):
-        if cand.end - cand.start < SHORT and len(chosen) < MAX_SENTENCES:
-            nxt = _next_sentence(cand, candidates)
-            if nxt is not None and all(c.start != nxt.start or c.chunk.id != nxt.chunk.id for c in chosen):
-                chosen.insert(chosen.index(cand) + 1, nxt)
-    return chosen
-
-
-def _next_sentence(cand: Candidate, candidates: list[Candidate]) -> Candidate | None:
-    for c in candidates:
-        if c.chunk.id == cand.chunk.id and c.position == cand.position + 1:
-            return c
-    return None
-
-
-def _quotes(chosen: list[Candidate]) -> list[tuple[Candidate, int]]:
-    """(first sentence, end offset) per citation: a very short sentence ("At the moment, no.")
-    and the sentence that completes it are one quote, so one claim carries one citation."""
-    out: list[tuple[Candidate, int]] = []
-    prev: Candidate | None = None
-    for c in chosen:
-        if (
-            out
-            and prev is not None
-            and prev.end - prev.start < SHORT
-            and c.chunk.id == prev.chunk.id
-            and c.position == prev.position + 1
-        ):
-            out[-1] = (out[-1][0], c.end)
-        else:
-            out.append((c, c.end))
-        prev = c
-    return out
-
-
-def _group_by_passage(chosen: list[Candidate]) -> list[Candidate]:
-    """Most direct passage first; within a passage, the sentences in reading order."""
-    order: list[str] = []
-    for c in chosen:
-        if c.chunk.id not in order:
-            order.append(c.chunk.id)
-    return [c for cid in order for c in sorted((x for x in chosen if x.chunk.id == cid), key=lambda x: x.start)]
 
 
 def load_calibration(settings: Settings) -> dict[str, float]:

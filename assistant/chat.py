@@ -37,13 +37,13 @@ class Conversation:
             return False
         if _FOLLOW_UP_START.search(question):
             return True
-        topical = content_words(jur.strip_places(question))
+        topical = content_words(jur.strip_places(question, self.answerer.index.uses))
         return len(topical) <= 1 or (len(topical) <= 4 and bool(_PRONOUN.search(question)))
 
     def _prepare(self, question: str) -> tuple[str, str]:
         """(the question, validated; the text to search with), updating topic and place."""
         question = clean_question(question, self.answerer.settings.max_question_chars)
-        named = jur.for_question(question)
+        named = jur.for_question(question, self.answerer.index.uses)
         if self.filters.jurisdiction:
             self.jurisdiction = self.filters.jurisdiction
         elif named:
@@ -51,7 +51,7 @@ class Conversation:
         query = question
         if self.is_follow_up(question):
             # Search with the topic (its places removed when the follow-up names a new one).
-            topic = jur.strip_places(self.topic or "") if named else (self.topic or "")
+            topic = jur.strip_places(self.topic or "", self.answerer.index.uses) if named else (self.topic or "")
             query = f"{topic} {question}"
         else:
             self.topic = question

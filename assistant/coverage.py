@@ -23,7 +23,7 @@ def uncovered_share(index: Index, encode: QueryEncoder, question: str) -> float:
     embedding space ("pictures" ~ "photos"); places are left out (they are handled
     as jurisdictions).
     """
-    terms = content_words(jur.strip_places(question))
+    terms = content_words(jur.strip_places(question, index.uses))
     if not terms:
         return 0.0
     stems = index.stems
@@ -49,7 +49,7 @@ def uncovered_share(index: Index, encode: QueryEncoder, question: str) -> float:
 def unknown_names(index: Index, encode: QueryEncoder, question: str) -> list[str]:
     """Names in the question (TikTok, WhatsApp) that no document mentions."""
     names = []
-    for _, token in capitalised_names(jur.strip_places(question)):
+    for _, token in capitalised_names(jur.strip_places(question, index.uses)):
         if token in ("I", "AI") or jur.detect(token) or token.casefold() in COMMON_WORDS:
             continue
         tokens = lexical_tokens(token)

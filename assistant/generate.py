@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import jurisdiction as jur
-from .answer import SHORT, Answerer, Event, ExtractiveAnswerer, load_calibration
+from .answer import Answerer, Event, ExtractiveAnswerer, load_calibration
 from .config import Settings
+from .evidence import SHORT
 from .index import Index
 from .lexical import lexical_tokens
 from .question import COMMON_WORDS

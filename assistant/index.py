@@ -72,6 +72,11 @@ class Index:
         self.sentence_rows = sentence_rows(self.chunks)
         self.stems = frozenset(self.vocabulary.document_frequency)
 
+    def uses(self, word: str) -> bool:
+        """Whether the documents use this word (any form of it: "pictures" for "picture")."""
+        tokens = lexical_tokens(word)
+        return bool(tokens) and all(t in self.stems for t in tokens)
+
     def idf(self, token: str) -> float:
         n, df = len(self.chunks), self.vocabulary.document_frequency.get(token, 0)
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))

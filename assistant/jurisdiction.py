@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -139,6 +139,19 @@ _TABLE: dict[str, tuple[str, list[str]]] = {
 }
 
 NAMES: dict[str, str] = {code: name for code, (name, _) in _TABLE.items()}
+
+# ISO 3166 codes the named jurisdictions hold: the EU with the EEA (same data-protection
+# law), the United Kingdom, and the United States with its territories.
+_COUNTRY_TO_CODE = {
+    **dict.fromkeys(
+        "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE NO IS LI".split(), "EU"
+    ),
+    "GB": "UK",
+    **dict.fromkeys("US PR GU VI AS MP UM".split(), "US"),
+}
+
+# Says whether the documents use a word ("Meta" is a company to them, not a Colombian department).
+Known = Callable[[str], bool]
 NAMED = ("EU", "UK", "US")
 
 
@@ -166,14 +179,49 @@ def detect(text: str) -> list[str]:
     return [code for _, code in sorted(found)]
 
 
-def for_question(text: str) -> str | None:
-    """The jurisdiction a question is asked from: the first specific place it names."""
-    found = detect(text)
+def for_question(text: str, known: Known | None = None) -> str | None:
+    """The jurisdiction a question is asked from: the first specific place it names, in the
+    table above or, failing that, in the gazetteers ("Ohio" -> US, "Lyon" -> EU, "Osaka" -> JP).
+
+    `known`: see `gazetteer_places`.
+    """
+    places = gazetteer_places(text, known)
+    found = detect(_blank(text, places))
     codes = [c for c in found if c != OTHER]
     if codes:
         return codes[0]
+    if places:
+        return places[0][2]
     # "I'm not in Europe", "people outside the EU and UK": asked from the rest of the world
     return OTHER if found else None
+
+
+def gazetteer_places(text: str, known: Known | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, code) of the places in text that only the gazetteers know.
+
+    A name the table above knows is left to it, unless the gazetteers know a longer name
+    around it ("Wales" is the UK, "New South Wales" Australia). A state, region or city
+    whose name the documents use as a word of their own (`known`) is left to the
+    documents' meaning; a country always counts.
+    """
+    from . import places
+
+    out = []
+    for p in places.find(text):
+        code = _COUNTRY_TO_CODE.get(p.country, p.country)
+        in_table = detect(p.name)
+        if in_table and (" " not in p.name or in_table == [code]):
+            continue
+        if p.kind != places.COUNTRY and known is not None and known(p.name):
+            continue
+        out.append((p.start, p.end, code))
+    return out
+
+
+def _blank(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
+    for start, end, _ in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def parse_code(value: str) -> str:
@@ -186,15 +234,36 @@ def parse_code(value: str) -> str:
     found = detect(value)
     if found:
         return found[0]
+    from . import places
+
+    country = upper if len(upper) == 2 and places.country_name(upper) else places.lookup(value)
+    if country:
+        return _COUNTRY_TO_CODE.get(country, country)
     raise ValueError(f"unknown jurisdiction {value!r} (try a country name or a code such as US, EU, UK, CA)")
 
 
 def name(code: str | None) -> str:
-    return NAMES.get(code or "", code or "")
+    if not code:
+        return ""
+    if code in NAMES:
+        return NAMES[code]
+    from . import places
+
+    return places.country_name(code) or code
 
 
-def strip_places(text: str) -> str:
-    """text with every jurisdiction mention removed ("I live in the United States" -> "I live in the ")."""
+def rename_places(text: str, known: Known | None = None) -> str:
+    """text with each place only the gazetteers know named as its jurisdiction, the way
+    the documents speak of it ("Can someone in Lyon object?" -> "... in the EU object?")."""
+    for start, end, code in reversed(gazetteer_places(text, known)):
+        text = text[:start] + name(code) + text[end:]
+    return text
+
+
+def strip_places(text: str, known: Known | None = None) -> str:
+    """text with every place removed ("I live in the United States" -> "I live in the ");
+    offsets stay as they were. `known`: see `gazetteer_places`."""
+    text = _blank(text, gazetteer_places(text, known))
     for _, pattern in _compiled():
         text = pattern.sub(lambda m: " " * len(m.group()), text)
     return text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .text import CONTROL_CHARS
+from .text import CONTROL_CHARS, content_words
 from .types import AssistantError
 
 _COUNT_Q = re.compile(r"\b(how (many|much)|what (percentage|share|number|amount|proportion))\b", re.I)
@@ -64,3 +64,31 @@ def missing_answer_type(question: str, evidence: str) -> str | None:
     if _WHEN_Q.search(question) and not _DATEISH.search(evidence):
         return "They give no date for that."
     return None
+
+
+# Where a question's next part begins: after a "?", or after a comma, semicolon or "and"
+# when a question word or an auxiliary opens what follows ("..., and are my DMs included?").
+_NEXT_PART = re.compile(
+    r"(?<=\?)\s+|(?:\s*[,;]\s*(?:and|or|but|plus)?|\s+(?:and|or|but|plus))\s+"
+    r"(?=(?:who|what|when|where|why|how|which|whose|from when|since when|until when|by when|"
+    r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|must|may)\b)",
+    re.I,
+)
+
+
+def split_parts(question: str) -> list[str]:
+    """The parts of a multi-part question, or [question] when it asks one thing.
+
+    "Who announced it, from when does it apply, and are my DMs included?" -> three parts.
+    A piece without a word of its own ("..., and who can't?") stays with the one before.
+    """
+    parts: list[str] = []
+    for piece in _NEXT_PART.split(question.strip()):
+        piece = piece.strip(" ,;")
+        if not piece:
+            continue
+        if parts and not content_words(piece):
+            parts[-1] = f"{parts[-1]}, {piece}"
+        else:
+            parts.append(piece)
+    return parts if len(parts) > 1 else [question]

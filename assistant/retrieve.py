@@ -101,7 +101,7 @@ class HybridRetriever:
         n = max(k, self.fetch)
         dense = self.dense.retrieve(query, n, filters) if self.use_dense else []
         lexical = self.lexical.retrieve(query, n, filters) if self.use_lexical else []
-        asker = asker or (filters.jurisdiction if filters else None) or jur.for_question(query)
+        asker = asker or (filters.jurisdiction if filters else None) or jur.for_question(query, self.index.uses)
         fused: dict[str, float] = {}
         chunks: dict[str, Chunk] = {}
         dense_score: dict[str, float] = {}

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from assistant.answer import SHORT
 from assistant.cli import main
+from assistant.evidence import SHORT
 from assistant.types import AssistantError, Filters
 
 

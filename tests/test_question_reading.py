@@ -1,0 +1,102 @@
+"""Reading a question as a person meant it: places from gazetteers, typos, parts."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import jurisdiction as jur
+from assistant import places
+from assistant.question import split_parts
+from assistant.spelling import correct
+
+pytestmark = pytest.mark.fast
+
+CORPUS_WORDS = {"using", "privacy", "object", "objection", "form", "photos", "instagram", "delete", "data"}
+
+
+def uses(word: str) -> bool:
+    return word.lower() in CORPUS_WORDS
+
+
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        ("I live in Ohio, can I object?", "US"),
+        ("Can someone in Lyon object?", "EU"),
+        ("What about Osaka?", "JP"),
+        ("I'm in Toronto, what can I do?", "CA"),
+        ("Does this apply in New South Wales?", "AU"),
+        ("we are in Zurich", "CH"),  # accents optional
+        ("Can I object from the US? I was born in Lyon.", "US"),  # the table's place comes first
+        ("What does the Data Protection Officer say?", None),  # Officer is a town, but not here
+        ("What did they announce in March 2024?", None),  # March is a town, and a month
+        ("Can I opt out in Narnia?", None),
+    ],
+)
+def test_a_place_outside_the_table_is_placed_by_the_gazetteers(question, code):
+    assert jur.for_question(question, uses) == code
+
+
+def test_a_name_the_documents_use_for_something_else_is_not_a_place():
+    # "Meta" is a department of Colombia; to documents about Meta, it is the company.
+    assert jur.for_question("Can Meta use my photos?", known=lambda w: w == "Meta") is None
+    assert jur.for_question("Can Meta use my photos?", known=None) == "CO"
+    # a country is a country whatever the documents say
+    assert jur.for_question("Can I object in Japan?", known=lambda w: True) == "JP"
+
+
+def test_places_are_searched_for_as_the_documents_name_them():
+    assert jur.rename_places("Can someone in Lyon object?", uses) == "Can someone in the EU object?"
+    assert jur.strip_places("I live in Ohio", uses).strip() == "I live in"
+
+
+def test_a_place_given_by_hand_is_parsed_too():
+    assert jur.parse_code("ohio") == "US"
+    assert jur.parse_code("Lyon") == "EU"
+    assert jur.parse_code("JP") == "JP"
+    assert jur.name("JP") == "Japan"
+    with pytest.raises(ValueError, match="unknown jurisdiction"):
+        jur.parse_code("Narnia")
+
+
+def test_the_gazetteer_table_is_cached_whole(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(tmp_path))
+    places._table.cache_clear()
+    try:
+        assert places.lookup("Ohio") == "US"
+        assert [p.name for p in tmp_path.iterdir()] == [places.cache_path().name]  # no temp file left
+    finally:
+        places._table.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "typed, meant",
+    [
+        ("is meta usin my photos", "is meta using my photos"),
+        ("privcy form", "privacy form"),
+        ("wat do i put in teh form", "wat do i put in the form"),
+        ("objectng", "objecting"),  # a form of a word the documents use
+        ("insta pics", "insta pics"),  # no word of the documents is one letter away
+        ("Is Instagam using it", "Is Instagam using it"),  # a capitalised name is left as written
+        ("fb dms 4 u", "fb dms 4 u"),  # too short to guess
+    ],
+)
+def test_typos_are_corrected_toward_the_documents_words(typed, meant):
+    assert correct(typed, lambda w: uses(w) or w in {"objecting"}) == meant
+
+
+@pytest.mark.parametrize(
+    "question, parts",
+    [
+        (
+            "Who announced it, from when does it apply, and are my DMs included?",
+            ["Who announced it", "from when does it apply", "are my DMs included?"],
+        ),
+        ("Is TikTok doing this? What about my DMs?", ["Is TikTok doing this?", "What about my DMs?"]),
+        ("Who can object, and who can't?", ["Who can object, and who can't?"]),  # no words of its own
+        ("Can users in the UK or the US object?", ["Can users in the UK or the US object?"]),
+        ("I live in Lyon. Can I stop it?", ["I live in Lyon. Can I stop it?"]),
+    ],
+)
+def test_a_question_is_split_into_its_parts(question, parts):
+    assert split_parts(question) == parts
