@@ -1,16 +1,18 @@
-"""Reading one document file (Markdown, text, HTML, PDF) into a cleaned Document."""
+"""Reading one document file (Markdown, text, HTML, PDF; .docx, .pptx, .epub through llama-index)
+into a cleaned Document."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from . import jurisdiction
+from . import jurisdiction, llama_readers
 from .cleaning import clean_text
 from .manifest import SourceEntry
 from .types import AssistantError, Document
 
-SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
+# read by the project itself, then by llama-index's file readers (llama_readers.py)
+SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", *llama_readers.FORMATS)
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -85,6 +87,8 @@ def read_document(corpus: Path, rel_path: str, entry: SourceEntry | None = None,
     found_title = found_date = ""
     if suffix == ".pdf":
         raw = _read_pdf(path, data)
+    elif suffix in llama_readers.FORMATS:
+        raw = llama_readers.read_text(path)
     else:
         raw = _decode(path, data)
         if suffix in (".html", ".htm"):
