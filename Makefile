@@ -2,24 +2,35 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+# torch is needed only for the one-time ONNX export of the embedding model. Its CPU wheels live
+# on the PyTorch CPU index; PyPI's default build pulls multi-GB CUDA libraries. Where that index
+# cannot be reached, pip falls back to the other indexes it is configured with.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install install-llm run serve refresh test test-llm load bench bench-100k audit eval eval-policyqa lint-evidence calibrate lint format clean
+.PHONY: install install-dev install-llm run serve refresh test test-llm load bench bench-100k audit eval eval-policyqa lint-evidence calibrate lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# torch first, pinned: the CPU build on this disk, not a multi-GB CUDA download.
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	# torch first, pinned, CPU build (see TORCH_INDEX); then what running needs, no test tools.
+	$(PY) -m pip install --quiet --index-url $(TORCH_INDEX) torch==2.13.0 || $(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(DEV_STAMP)
+
+install-dev: $(DEV_STAMP)
+
 LLM_STAMP := $(VENV)/.installed-llm
-$(LLM_STAMP): $(STAMP)
+$(LLM_STAMP): $(DEV_STAMP)
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install --quiet -e ".[dev,llm-test]"
 	touch $(LLM_STAMP)
 
@@ -32,19 +43,19 @@ run: install          ## install, build the index, serve the chat on http://127.
 refresh: install
 	$(VENV)/bin/assistant refresh
 
-test: install         ## unit, integration and golden-eval tests
+test: install-dev         ## unit, integration and golden-eval tests
 	$(PY) -m pytest -q
 
 test-llm: install-llm ## generative answers against a real llama.cpp server (Gemma 3 270M)
 	$(PY) -m pytest -q -m llm
 
-load: install         ## 16 web-chat users x 25 questions, quiet and during refreshes; fails on any failed request
+load: install-dev         ## 16 web-chat users x 25 questions, quiet and during refreshes; fails on any failed request
 	$(PY) bench/load.py --users 16 --questions 25 --json-out reports/load.json
 
-bench: install        ## speed and scale at 1k and 10k chunks (about 12 min): bench/results/scale.json, scale.png (keeps the 100k row)
+bench: install-dev        ## speed and scale at 1k and 10k chunks (about 12 min): bench/results/scale.json, scale.png (keeps the 100k row)
 	$(PY) bench/scale.py --sizes 1000 10000 --backend torch onnx --merge --out bench/results
 
-bench-100k: install   ## the 100k-chunk row (about 40 min here), merged into bench/results/scale.json
+bench-100k: install-dev   ## the 100k-chunk row (about 40 min here), merged into bench/results/scale.json
 	$(PY) bench/scale.py --sizes 100000 --backend onnx --merge --out bench/results
 
 audit: install        ## known vulnerabilities in the installed dependencies (pip-audit; see .ci/audit)
@@ -65,12 +76,12 @@ lint-evidence: install ## which corpus sentences each evidence string matches; f
 calibrate: install    ## refit the abstention rule on the dev set (writes ASSISTANT_HOME/calibration.json)
 	$(VENV)/bin/assistant eval --questions evals/dev.jsonl --calibrate
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check assistant tests app.py
 	$(VENV)/bin/ruff format --check assistant tests app.py
 	$(VENV)/bin/mypy
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff format assistant tests app.py
 	$(VENV)/bin/ruff check --fix assistant tests app.py
 

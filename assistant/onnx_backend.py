@@ -16,6 +16,8 @@ import json
 import os
 import re
 import shutil
+import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,8 +47,15 @@ def ensure_exported(model_path: Path, out: Path, backend: str) -> Path:
         tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
+        t0 = time.perf_counter()
+        print(
+            f"Preparing the embedding model: a one-time ONNX export into {out} (imports torch; about a minute)...",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             _export(model_path, tmp, backend)
+            print(f"Embedding model ready ({time.perf_counter() - t0:.0f} s; later runs skip this).", file=sys.stderr)
             shutil.rmtree(out, ignore_errors=True)
             os.rename(tmp, out)
         finally:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -15,3 +15,17 @@ def progress(items: list[T], quiet: bool, desc: str, unit: str = "q") -> Iterabl
     from tqdm import tqdm
 
     return tqdm(items, desc=desc, unit=unit, file=sys.stderr, mininterval=0.5, dynamic_ncols=True)
+
+
+PROGRESS_BATCH = 512  # texts per step of an encoding progress bar (the encoder batches within it)
+
+
+def encode_with_progress(encode: Callable[[list[str]], Any], texts: list[str], desc: str) -> Any:
+    """encode(texts), with a progress bar when stderr is an interactive terminal and the
+    texts are many (a first build: what is happening, how far, how long left)."""
+    if len(texts) <= PROGRESS_BATCH or not sys.stderr.isatty():
+        return encode(texts)
+    import numpy as np
+
+    steps = list(range(0, len(texts), PROGRESS_BATCH))
+    return np.concatenate([encode(texts[i : i + PROGRESS_BATCH]) for i in progress(steps, False, desc, "batch")])

@@ -41,6 +41,7 @@ from .generation import (
 )
 from .index import complete, live_generation
 from .lexical import lexical_tokens
+from .progress import encode_with_progress
 from .text import content_words
 from .types import AssistantError, Chunk, Document
 
@@ -283,7 +284,9 @@ class _Build:
         One encode call for both keeps the batches full."""
         texts = [embedding_text(c) for c in fresh]
         sentence_texts = [self.by_id[c.doc_id].text[s.start : s.end] for c in fresh for s in c.sentences]
-        encoded = self.embedder.encode(texts + sentence_texts)
+        encoded = encode_with_progress(
+            self.embedder.encode, texts + sentence_texts, f"Embedding {len(fresh):,} chunks and their sentences"
+        )
         for c, vec in zip(fresh, encoded[: len(fresh)], strict=True):
             chunk_vectors[c.id] = vec
         out: dict[str, np.ndarray] = {}

@@ -27,7 +27,7 @@ def _write(tmp_path: Path, *lines: str) -> Path:
         ('{"id": "a", "question": "ok"', r"q\.jsonl:2: bad JSON"),
         ('{"id": "a"}', r"q\.jsonl:2: question: Field required"),
         ('{"id": "a", "question": "x", "evidence": "not a list"}', r"q\.jsonl:2: evidence"),
-        ('{"id": "a", "question": "x", "filters": {"jurisdiction": "Atlantis"}}', r"q\.jsonl:2: filters\.jurisdiction"),
+        ('{"id": "a", "question": "x", "filters": {"jurisdiction": "Narnia"}}', r"q\.jsonl:2: filters\.jurisdiction"),
         ('["a list"]', r"q\.jsonl:2: each line must be a JSON object"),
         ('{"id": "first", "question": "again"}', r"q\.jsonl:2: duplicate id 'first' \(first at line 1\)"),
     ],
