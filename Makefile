@@ -16,8 +16,10 @@ export GRADIO_ANALYTICS_ENABLED := False
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# torch first, pinned, CPU build (see TORCH_INDEX); then what running needs, no test tools.
-	$(PY) -m pip install --quiet --index-url $(TORCH_INDEX) torch==2.13.0 || $(PY) -m pip install --quiet torch==2.13.0
+	# torch first, pinned, CPU build: the wheel alone from TORCH_INDEX (one lookup there), then its
+	# dependencies from the usual indexes; then what running needs, no test tools.
+	$(PY) -m pip install --quiet --no-deps --index-url $(TORCH_INDEX) torch==2.13.0 || true
+	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
