@@ -18,14 +18,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, pinned, CPU build: the wheel alone from TORCH_INDEX (one lookup there), then its
 	# dependencies from the usual indexes; then what running needs, no test tools.
+	@echo "[install 1/2] torch, CPU build (for the one-time model export)"
 	$(PY) -m pip install --quiet --no-deps --index-url $(TORCH_INDEX) torch==2.13.0 || true
 	$(PY) -m pip install --quiet torch==2.13.0
+	@echo "[install 2/2] the assistant and what it runs on"
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
 $(DEV_STAMP): $(STAMP)
+	@echo "[install] test tools: pytest, playwright, mypy, ruff, hypothesis, pre-commit, radon"
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(DEV_STAMP)
 
