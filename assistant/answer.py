@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from . import jurisdiction as jur
+from .attribution import compose
 from .config import Settings
 from .coverage import uncovered_share, unknown_names
 from .embedder import TextEncoder
@@ -29,8 +30,8 @@ from .lexical import lexical_tokens
 from .question import HOWTO_Q, PROCEDURE, answer_type, clean_question, missing_answer_type, split_parts
 from .retrieve import QueryEncoder, Retriever, jurisdiction_weight, make_retriever
 from .spelling import correct
-from .text import defuse_markers, looks_like_instruction, one_line
-from .types import Answer, AssistantError, Citation, Filters, Passage
+from .text import looks_like_instruction
+from .types import Answer, AssistantError, Filters, Passage
 
 if TYPE_CHECKING:
     from .generate import ClaimChecker
@@ -159,15 +160,12 @@ class ExtractiveAnswerer:
             return Answer(question, text, (), shown, True, asker, timings)
 
         notice = self._coverage_notice(asker, passages)
-        citations: list[Citation] = []
-        parts: list[str] = [notice] if notice else []
-        for n, (cand, end) in enumerate(quotes(chosen), start=1):
-            citation = Citation.from_span(n, self.index.documents[cand.chunk.doc_id], cand.chunk.id, cand.start, end)
-            citations.append(citation)
-            parts.append(f"{defuse_markers(one_line(citation.quote))} [{n}]")
+        composed = compose(quotes(chosen), self.index.documents, notice)
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return Answer(question, " ".join(parts), tuple(citations), shown, False, asker, timings, notice)
+        return Answer(
+            question, composed.text, composed.citations, shown, False, asker, timings, notice, earlier=composed.earlier
+        )
 
     def stream(
         self,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import jurisdiction, llama_readers
 from .cleaning import clean_text
+from .dating import date_in_text
 from .manifest import SourceEntry
 from .types import AssistantError, Document
 
@@ -71,6 +72,16 @@ def _guess_title(path: Path, text: str) -> str:
     return path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.name
 
 
+def _dated(entry: SourceEntry | None, found_date: str, text: str) -> tuple[str, str]:
+    """(published, where it comes from): the manifest, else the page's metadata, else the text."""
+    if entry and entry.published:
+        return entry.published, "manifest"
+    if found_date:
+        return found_date, "page"
+    found = date_in_text(text)
+    return (found, "text") if found else ("", "")
+
+
 # complexity: one branch per file format and per way a file can be unreadable
 def read_document(corpus: Path, rel_path: str, entry: SourceEntry | None = None, doc_id: str = "") -> Document:
     """Read and clean one file. Raises AssistantError (one line) for unreadable input."""
@@ -98,13 +109,15 @@ def read_document(corpus: Path, rel_path: str, entry: SourceEntry | None = None,
     if not text:
         raise AssistantError(f"{path}: no text left after cleaning (empty document)")
     detected = tuple(c for c in jurisdiction.detect(text))
+    published, dated = _dated(entry, found_date, text)
     return Document(
         id=entry.id if entry else doc_id,
         title=title,
         text=text,
         publisher=entry.publisher if entry else "",
         url=entry.url if entry else "",
-        published=entry.published if entry else found_date,
+        published=published,
+        dated=dated,
         kind=entry.kind if entry else ("help-page" if suffix in (".html", ".htm") else "other"),
         jurisdictions=entry.jurisdictions if entry and entry.jurisdictions else detected,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),

@@ -1,0 +1,62 @@
+"""When a document was written: from the manifest, the page's metadata, or its own text.
+
+A date found in the text is the first full date (day, month and year) in the document's
+opening ("Issued on 24 April 2024", "Updated: September 2, 2024", "2024-09-02"): a
+document states its own date before the dates it speaks of. A year alone ("CDP/2024/117")
+is not a date.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+OPENING = 1500  # characters of the text searched for the document's own date
+_MONTHS = [calendar.month_name[i] for i in range(1, 13)]
+_MONTH = "|".join(
+    sorted({m for i in range(1, 13) for m in (calendar.month_name[i], calendar.month_abbr[i])}, key=len, reverse=True)
+)
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_FULL_DATE = re.compile(
+    rf"\b(?P<iso>(\d{{4}})-(\d{{2}})-(\d{{2}}))\b"
+    rf"|\b(?P<dmy>{_DAY}\s+(?:of\s+)?({_MONTH})\.?,?\s+(\d{{4}}))\b"
+    rf"|\b(?P<mdy>({_MONTH})\.?\s+{_DAY},?\s+(\d{{4}}))\b",
+    re.IGNORECASE,
+)
+
+
+def _month(name: str) -> int:
+    name = name.lower()[:3]
+    return next(i for i in range(1, 13) if calendar.month_abbr[i].lower() == name)
+
+
+def date_in_text(text: str) -> str:
+    """ISO date (YYYY-MM-DD) the text's opening gives as its own, or ""."""
+    for m in _FULL_DATE.finditer(text[:OPENING]):
+        g = m.groups()
+        try:
+            if m.group("iso"):
+                found = date(int(g[1]), int(g[2]), int(g[3]))
+            elif m.group("dmy"):
+                found = date(int(g[7]), _month(g[6]), int(g[5]))
+            else:
+                found = date(int(g[11]), _month(g[9]), int(g[10]))
+        except ValueError:
+            continue  # "31 February 2024"
+        return found.isoformat()
+    return ""
+
+
+def display(iso: str) -> str:
+    """ "2024-06-03" -> "3 June 2024"; a year or year-month as far as it goes; "" stays ""."""
+    parts = iso.split("-")
+    try:
+        if len(parts) == 3:
+            d = date(int(parts[0]), int(parts[1]), int(parts[2]))
+            return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+        if len(parts) == 2:
+            return f"{_MONTHS[int(parts[1]) - 1]} {int(parts[0])}"
+    except (ValueError, IndexError):
+        return iso
+    return iso
