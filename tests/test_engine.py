@@ -70,6 +70,9 @@ def test_the_sentence_that_shares_the_question_s_words_is_cited_first(answerer):
     [
         ("Can I switch off marketing profiles in the US?", "US", "United States", "European Union"),
         ("Can I switch off marketing profiles in the EU?", "EU", "European Union", "United States"),
+        # places no table in the code names: the gazetteers place them
+        ("I live in Tulsa. Can I switch off marketing profiles?", "US", "United States", "European Union"),
+        ("Can I switch off marketing profiles from Bratislava?", "EU", "European Union", "United States"),
     ],
 )
 def test_the_asker_s_place_decides_between_sentences_that_share_words(answerer, question, place, wanted, unwanted):
@@ -78,21 +81,6 @@ def test_the_asker_s_place_decides_between_sentences_that_share_words(answerer, 
     quotes = " ".join(c.quote for c in answer.citations)
     assert wanted in answer.citations[0].quote
     assert unwanted not in quotes
-
-
-@pytest.mark.parametrize(
-    "question, place, wanted, unwanted",
-    [
-        # places no table in the code names: the gazetteers place them
-        ("I live in Tulsa. Can I switch off marketing profiles?", "US", "United States", "European Union"),
-        ("Can I switch off marketing profiles from Bratislava?", "EU", "European Union", "United States"),
-    ],
-)
-def test_a_city_or_state_is_answered_for_its_country(answerer, question, place, wanted, unwanted):
-    answer = answerer.answer(question)
-    assert answer.jurisdiction == place and not answer.abstained
-    assert wanted in answer.citations[0].quote
-    assert unwanted not in " ".join(c.quote for c in answer.citations)
 
 
 def test_a_typo_is_read_as_the_documents_word(answerer):
