@@ -21,6 +21,7 @@ file beside the exported models (embedder.model_cache), keyed by the libraries' 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import itertools
 import os
 import re
@@ -137,11 +138,14 @@ class _Table:
     """fold(name) -> (country code, kind), in an SQLite file: a question looks up a handful
     of names, so nothing is loaded whole (a cold `ask` stays fast)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None, names: dict[str, tuple[str, int]] | None = None) -> None:
         self.path = path
+        self.names = names  # held in memory instead, when the cache cannot be written
         self._local = threading.local()
 
     def get(self, key: str) -> tuple[str, int] | None:
+        if self.names is not None:
+            return self.names.get(key)
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
@@ -154,17 +158,22 @@ def _table() -> _Table:
     """The name table, built on first use and kept in the model cache."""
     path = cache_path()
     with _lock:
-        if not path.exists():
+        if path.exists():
+            return _Table(path)
+        names = _build()
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            try:
-                conn = sqlite3.connect(tmp)
-                conn.execute("CREATE TABLE names (key TEXT PRIMARY KEY, country TEXT, kind INTEGER)")
-                conn.executemany("INSERT INTO names VALUES (?, ?, ?)", ((k, c, n) for k, (c, n) in _build().items()))
-                conn.commit()
-                conn.close()
-                os.replace(tmp, path)  # readers see the whole table or none
-            finally:
+            conn = sqlite3.connect(tmp)
+            conn.execute("CREATE TABLE names (key TEXT PRIMARY KEY, country TEXT, kind INTEGER)")
+            conn.executemany("INSERT INTO names VALUES (?, ?, ?)", ((k, c, n) for k, (c, n) in names.items()))
+            conn.commit()
+            conn.close()
+            os.replace(tmp, path)  # readers see the whole table or none
+        except (OSError, sqlite3.Error):
+            return _Table(None, names)  # a read-only cache: this process keeps the table in memory
+        finally:
+            with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
     return _Table(path)
 

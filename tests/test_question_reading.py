@@ -100,3 +100,14 @@ def test_typos_are_corrected_toward_the_documents_words(typed, meant):
 )
 def test_a_question_is_split_into_its_parts(question, parts):
     assert split_parts(question) == parts
+
+
+def test_a_cache_that_cannot_be_written_still_places_a_question(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(blocked / "cache"))
+    places._table.cache_clear()
+    try:
+        assert places.lookup("Ohio") == "US"
+    finally:
+        places._table.cache_clear()
