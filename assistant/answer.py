@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
@@ -142,6 +142,7 @@ class ExtractiveAnswerer:
         if unknown:
             known = ", ".join(sorted(self.index.documents))
             raise AssistantError(f"unknown source {', '.join(map(repr, unknown))}; the index has: {known}")
+        filters = self._as_of(filters)
         asker = filters.jurisdiction or asker or jur.for_question(question, self.index.uses)
         k = top_k or self.settings.top_k
         passages = self.retriever.retrieve(query, max(k, CANDIDATE_PASSAGES), filters, asker=asker)
@@ -278,6 +279,15 @@ class ExtractiveAnswerer:
             return ""
         evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in candidates[:8])
         return missing_answer_type(question, evidence)
+
+    def _as_of(self, filters: Filters) -> Filters:
+        """An as-of date as the documents dated up to then (what retrieval filters by)."""
+        if not filters.as_of:
+            return filters
+        docs = [d for d in self.index.documents.values() if filters.allows_document(d)]
+        if not docs:
+            raise AssistantError(f"no document is dated on or before {filters.as_of}")
+        return replace(filters, sources=tuple(d.id for d in docs))
 
     def _with_parts(
         self, question: str, chosen: list[Candidate], filters: Filters, asker: str | None

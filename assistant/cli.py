@@ -35,7 +35,15 @@ def _filters(args: argparse.Namespace) -> Filters:
             code = parse_code(args.jurisdiction)
         except ValueError as exc:
             raise AssistantError(f"--jurisdiction: {exc}") from None
-    return Filters(sources=tuple(getattr(args, "source", None) or ()), jurisdiction=code)
+    as_of = None
+    if getattr(args, "as_of", None):
+        from .dating import check_as_of
+
+        try:
+            as_of = check_as_of(args.as_of)
+        except ValueError as exc:
+            raise AssistantError(f"--as-of: {exc}") from None
+    return Filters(sources=tuple(getattr(args, "source", None) or ()), jurisdiction=code, as_of=as_of)
 
 
 def _note(message: str) -> None:
@@ -270,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     def retrieval_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--source", action="append", metavar="ID", help="only these documents (repeatable)")
         p.add_argument("--jurisdiction", metavar="CODE", help="answer for this place (US, EU, UK, a country name)")
+        p.add_argument(
+            "--as-of", metavar="DATE", help="answer from documents dated up to DATE (YYYY-MM-DD, YYYY-MM, YYYY)"
+        )
 
     def answerer_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(

@@ -48,6 +48,24 @@ def date_in_text(text: str) -> str:
     return ""
 
 
+AS_OF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def dated_by(published: str, as_of: str) -> bool:
+    """A document dated `published` may speak as of `as_of`: it is not later at the precision
+    both have ("2024" may, for "2024-07-01"); an undated document may too (it cannot be ruled out)."""
+    k = min(len(published), len(as_of))
+    return not k or published[:k] <= as_of[:k]
+
+
+def check_as_of(value: str) -> str:
+    """A user-given --as-of (YYYY, YYYY-MM or YYYY-MM-DD); ValueError otherwise."""
+    value = value.strip()
+    if not AS_OF.match(value):
+        raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)")
+    return value
+
+
 def display(iso: str) -> str:
     """ "2024-06-03" -> "3 June 2024"; a year or year-month as far as it goes; "" stays ""."""
     parts = iso.split("-")

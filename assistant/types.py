@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .dating import dated_by
 from .jurisdiction import applies
 
 
@@ -183,9 +184,13 @@ class Filters:
 
     @property
     def empty(self) -> bool:
-        return not self.sources and not self.jurisdiction
+        return not self.sources and not self.jurisdiction and not self.as_of
+
+    def allows_document(self, doc: Document) -> bool:
+        """The document-level part of `allows`: its id and its date."""
+        return (not self.sources or doc.id in self.sources) and (not self.as_of or dated_by(doc.published, self.as_of))
 
     def allows(self, chunk: Chunk, doc: Document) -> bool:
-        if self.sources and chunk.doc_id not in self.sources:
+        if not self.allows_document(doc):
             return False
         return applies(chunk.jurisdictions, doc.jurisdictions, self.jurisdiction)

@@ -76,3 +76,14 @@ def test_a_document_s_own_date_is_read_from_its_opening():
     assert date_in_text(text) == "2024-04-24"
     assert date_in_text("A policy with no date in it at all.") == ""
     assert display("2024-06-03") == "3 June 2024" and display("2024") == "2024" and display("2024-06") == "June 2024"
+
+
+def test_an_as_of_date_keeps_documents_not_later_at_the_precision_both_have():
+    from assistant.dating import check_as_of, dated_by
+
+    assert dated_by("2024-06-03", "2024-07-01") and not dated_by("2024-09-02", "2024-07-01")
+    assert dated_by("2024", "2024-07-01")  # cannot be ruled out
+    assert dated_by("", "2024-07-01")  # undated
+    assert check_as_of(" 2024-07 ") == "2024-07"
+    with pytest.raises(ValueError, match="not a date"):
+        check_as_of("June")

@@ -104,6 +104,14 @@ def test_source_filter_is_obeyed_by_a_real_answer(answerer):
     assert {c.doc_id for c in answer.citations} == {"quillnote-data-policy"}
 
 
+def test_an_as_of_date_answers_from_the_documents_dated_up_to_then(answerer):
+    answer = answerer.answer("Is my data used to train models?", Filters(as_of="2024-12"))
+    assert not answer.abstained
+    assert {c.doc_id for c in answer.citations} == {"quillnote-data-policy"}  # the only one dated by then
+    with pytest.raises(AssistantError, match="no document is dated on or before 2023"):
+        answerer.answer("Is my data used to train models?", Filters(as_of="2023"))
+
+
 def test_unknown_source_is_a_clear_error(answerer):
     with pytest.raises(AssistantError, match="unknown source 'nope'"):
         answerer.answer("Is my data sold?", Filters(sources=("nope",)))
