@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,24 +27,26 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _parsed(args: argparse.Namespace, name: str, parse: Callable[[str], str]) -> str | None:
+    """An option's value through its parser; a ValueError is a one-line error naming the option."""
+    value = getattr(args, name, None)
+    if not value:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise AssistantError(f"--{name.replace('_', '-')}: {exc}") from None
+
+
 def _filters(args: argparse.Namespace) -> Filters:
+    from .dating import check_as_of
     from .jurisdiction import parse_code
 
-    code = None
-    if getattr(args, "jurisdiction", None):
-        try:
-            code = parse_code(args.jurisdiction)
-        except ValueError as exc:
-            raise AssistantError(f"--jurisdiction: {exc}") from None
-    as_of = None
-    if getattr(args, "as_of", None):
-        from .dating import check_as_of
-
-        try:
-            as_of = check_as_of(args.as_of)
-        except ValueError as exc:
-            raise AssistantError(f"--as-of: {exc}") from None
-    return Filters(sources=tuple(getattr(args, "source", None) or ()), jurisdiction=code, as_of=as_of)
+    return Filters(
+        sources=tuple(getattr(args, "source", None) or ()),
+        jurisdiction=_parsed(args, "jurisdiction", parse_code),
+        as_of=_parsed(args, "as_of", check_as_of),
+    )
 
 
 def _note(message: str) -> None:

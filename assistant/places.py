@@ -98,7 +98,7 @@ def _longest_at(text: str, words: list[re.Match[str]], i: int, table: _Table) ->
             continue
         if any(text[a.end() : b.start()].strip() not in ("", "-") for a, b in itertools.pairwise(span)):
             continue  # "Paris, Texas" is two names
-        name = text[first.start() : span[-1].end()].rstrip(".")
+        name = text[first.start() : span[-1].end()]
         entry = table.get(fold(name))
         if entry is None or (sentence_start and entry[1] != COUNTRY):
             continue
