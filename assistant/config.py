@@ -95,6 +95,11 @@ class Settings(BaseModel):
         return self.home / "feedback.jsonl"
 
     @property
+    def corpus_stat_path(self) -> Path:
+        """The corpus files' sizes and times at the last complete refresh (refresh's quick check)."""
+        return self.home / "corpus-stat.json"
+
+    @property
     def fetch_state_path(self) -> Path:
         """ETag / Last-Modified and fetch times of url sources."""
         return self.home / "fetch.json"

@@ -408,6 +408,16 @@ def refresh(
     from .fetching import Fetcher
     from .sources import load_corpus
 
+    t0 = time.perf_counter()
+    embedder = embedder or Embedder.for_settings(settings)  # not loaded until something is embedded
+    stat = corpus_stat(settings, embedder.name)
+    if not force:
+        with refresh_lock(settings):  # a refresh under way may be changing what is checked
+            quick = _unchanged_since_last(settings, stat, fetch)
+        if quick is not None:
+            quick.seconds = time.perf_counter() - t0
+            _append_change(settings, quick)
+            return quick
     fetcher = Fetcher(settings.fetch_state_path) if fetch else None
     loaded = load_corpus(settings.corpus, fetcher=fetcher, strict=strict)
     documents = list(loaded.documents)
@@ -421,10 +431,68 @@ def refresh(
     report.failed = dict(loaded.failed)
     if report.nothing_changed:
         _update_fetch_times(settings, documents)
+    _append_change(settings, report)
+    if not report.failed and not settings.chroma_url:
+        stat["generation"] = report.generation
+        stat["documents"] = sorted(d.id for d in documents)
+        stat["url_sources"] = any(d.url for d in documents)
+        write_json(settings.corpus_stat_path, stat)
+    return report
+
+
+def _append_change(settings: Settings, report: RefreshReport) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     with open(settings.changes_path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(report.to_record(), ensure_ascii=False) + "\n")
-    return report
+
+
+# The modules that turn corpus files into indexed documents: a change to any of them (an
+# upgrade) must re-read the corpus even when no file changed.
+_READING_CODE = ("manifest.py", "sources.py", "readers.py", "cleaning.py", "dating.py", "chunking.py")
+
+
+def corpus_stat(settings: Settings, model: str) -> dict[str, Any]:
+    """Size and modification time of every corpus file, with what else decides the index:
+    the embedding model and the code that reads documents."""
+    import hashlib
+
+    files: dict[str, list[int]] = {}
+    corpus = settings.corpus
+    for root, dirs, names in os.walk(corpus):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(root) / name
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                files[path.relative_to(corpus).as_posix()] = [st.st_size, st.st_mtime_ns]
+    code = hashlib.sha256()
+    for name in _READING_CODE:
+        code.update((Path(__file__).parent / name).read_bytes())
+    return {"model": model, "reading_code": code.hexdigest()[:16], "files": files}
+
+
+def _unchanged_since_last(settings: Settings, stat: dict[str, Any], fetch: bool) -> RefreshReport | None:
+    """A no-change report decided from file stats alone, or None when the full check must run:
+    a file, the model or the reading code differs from the last complete refresh, a `url`
+    source is to be fetched, the index is shared through a Chroma server, or the live
+    generation's files are not all there. The vector store is not opened
+    (`assistant refresh --force` rebuilds a damaged one)."""
+    if settings.chroma_url:
+        return None
+    try:
+        last = json.loads(settings.corpus_stat_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(last, dict) or (fetch and last.get("url_sources", True)):
+        return None
+    if any(last.get(k) != stat[k] for k in ("model", "reading_code", "files")):
+        return None
+    live = live_generation(settings)
+    if live is None or live.name != last.get("generation"):
+        return None
+    if not GenerationFiles(settings.index_dir / live.name).complete():
+        return None
+    return RefreshReport(unchanged=list(last.get("documents", [])), generation=live.name)
 
 
 def _update_fetch_times(settings: Settings, documents: list[Document]) -> None:
