@@ -17,15 +17,15 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from . import store
 from .chunking import chunk_document, embedding_text
 from .config import Settings
+from .corpus_stat import corpus_stat, record_stat, unchanged_since_last
 from .embedder import Embedder, TextEncoder
 from .files import fsync_dir, write_json
 from .generation import (
@@ -43,58 +43,7 @@ from .index import complete, live_generation
 from .lexical import lexical_tokens
 from .progress import encode_with_progress
 from .text import content_words
-from .types import AssistantError, Chunk, Document
-
-
-@dataclass
-class RefreshReport:
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    embedded_chunks: int = 0
-    reused_chunks: int = 0
-    seconds: float = 0.0
-    generation: str = ""
-    reason: str = ""  # why everything was re-embedded, when it was
-    failed: dict[str, str] = field(default_factory=dict)  # id -> reason; their last indexed version is kept
-    passages_added: dict[str, list[str]] = field(default_factory=dict)  # changed doc id -> new passage texts
-    passages_removed: dict[str, list[str]] = field(default_factory=dict)
-    first_build: bool = False  # there was no index before
-
-    @property
-    def nothing_changed(self) -> bool:
-        return not (self.added or self.changed or self.removed or self.reason)
-
-    @property
-    def touched(self) -> list[str]:
-        """Documents whose indexed text differs from before (what eval questions may depend on)."""
-        return sorted({*self.added, *self.changed, *self.removed})
-
-    def to_record(self) -> dict[str, Any]:
-        """The line appended to ASSISTANT_HOME/changes.jsonl."""
-        docs: list[dict[str, Any]] = [{"id": i, "status": "added"} for i in self.added]
-        docs += [
-            {
-                "id": i,
-                "status": "changed",
-                "passages_added": self.passages_added.get(i, []),
-                "passages_removed": self.passages_removed.get(i, []),
-            }
-            for i in self.changed
-        ]
-        docs += [{"id": i, "status": "removed"} for i in self.removed]
-        docs += [{"id": i, "status": "failed", "reason": r} for i, r in self.failed.items()]
-        docs += [{"id": i, "status": "unchanged"} for i in self.unchanged if i not in self.failed]
-        return {
-            "time": now(),
-            "generation": self.generation,
-            "reason": self.reason,
-            "embedded_chunks": self.embedded_chunks,
-            "reused_chunks": self.reused_chunks,
-            "seconds": round(self.seconds, 3),
-            "documents": docs,
-        }
+from .types import AssistantError, Chunk, Document, RefreshReport
 
 
 @contextlib.contextmanager
@@ -405,19 +354,33 @@ def refresh(
     when nothing at all could be indexed. Each refresh appends its report to
     ASSISTANT_HOME/changes.jsonl.
     """
+    t0 = time.perf_counter()
+    embedder = embedder or Embedder.for_settings(settings)  # not loaded until something is embedded
+    stat = corpus_stat(settings.corpus, embedder.name)
+    if not force:
+        with refresh_lock(settings):  # a refresh under way may be changing what is checked
+            quick = unchanged_since_last(settings, stat, fetch)
+        if quick is not None:
+            report = RefreshReport(unchanged=quick[1], generation=quick[0], seconds=time.perf_counter() - t0)
+            _append_change(settings, report)
+            return report
+    documents, failed = _load_documents(settings, fetch, strict)
+    report = build(settings, documents, embedder, force=force)
+    report.failed = failed
+    if report.nothing_changed:
+        _update_fetch_times(settings, documents)
+    _append_change(settings, report)
+    if not failed:
+        record_stat(settings, stat, report.generation, documents)
+    return report
+
+
+def _load_documents(settings: Settings, fetch: bool, strict: bool) -> tuple[list[Document], dict[str, str]]:
+    """The corpus's documents (fetched first), a failed source's last indexed version in its
+    place, and the failures."""
     from .fetching import Fetcher
     from .sources import load_corpus
 
-    t0 = time.perf_counter()
-    embedder = embedder or Embedder.for_settings(settings)  # not loaded until something is embedded
-    stat = corpus_stat(settings, embedder.name)
-    if not force:
-        with refresh_lock(settings):  # a refresh under way may be changing what is checked
-            quick = _unchanged_since_last(settings, stat, fetch)
-        if quick is not None:
-            quick.seconds = time.perf_counter() - t0
-            _append_change(settings, quick)
-            return quick
     fetcher = Fetcher(settings.fetch_state_path) if fetch else None
     loaded = load_corpus(settings.corpus, fetcher=fetcher, strict=strict)
     documents = list(loaded.documents)
@@ -427,72 +390,13 @@ def refresh(
         documents += [previous[i] for i in loaded.failed if i in previous and i not in have]
     if not documents:
         raise AssistantError("nothing could be indexed: " + "; ".join(loaded.failed.values()))
-    report = build(settings, documents, embedder, force=force)
-    report.failed = dict(loaded.failed)
-    if report.nothing_changed:
-        _update_fetch_times(settings, documents)
-    _append_change(settings, report)
-    if not report.failed and not settings.chroma_url:
-        stat["generation"] = report.generation
-        stat["documents"] = sorted(d.id for d in documents)
-        stat["url_sources"] = any(d.url for d in documents)
-        write_json(settings.corpus_stat_path, stat)
-    return report
+    return documents, dict(loaded.failed)
 
 
 def _append_change(settings: Settings, report: RefreshReport) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     with open(settings.changes_path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(report.to_record(), ensure_ascii=False) + "\n")
-
-
-# The modules that turn corpus files into indexed documents: a change to any of them (an
-# upgrade) must re-read the corpus even when no file changed.
-_READING_CODE = ("manifest.py", "sources.py", "readers.py", "cleaning.py", "dating.py", "chunking.py")
-
-
-def corpus_stat(settings: Settings, model: str) -> dict[str, Any]:
-    """Size and modification time of every corpus file, with what else decides the index:
-    the embedding model and the code that reads documents."""
-    import hashlib
-
-    files: dict[str, list[int]] = {}
-    corpus = settings.corpus
-    for root, dirs, names in os.walk(corpus):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(root) / name
-            with contextlib.suppress(OSError):
-                st = path.stat()
-                files[path.relative_to(corpus).as_posix()] = [st.st_size, st.st_mtime_ns]
-    code = hashlib.sha256()
-    for name in _READING_CODE:
-        code.update((Path(__file__).parent / name).read_bytes())
-    return {"model": model, "reading_code": code.hexdigest()[:16], "files": files}
-
-
-def _unchanged_since_last(settings: Settings, stat: dict[str, Any], fetch: bool) -> RefreshReport | None:
-    """A no-change report decided from file stats alone, or None when the full check must run:
-    a file, the model or the reading code differs from the last complete refresh, a `url`
-    source is to be fetched, the index is shared through a Chroma server, or the live
-    generation's files are not all there. The vector store is not opened
-    (`assistant refresh --force` rebuilds a damaged one)."""
-    if settings.chroma_url:
-        return None
-    try:
-        last = json.loads(settings.corpus_stat_path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(last, dict) or (fetch and last.get("url_sources", True)):
-        return None
-    if any(last.get(k) != stat[k] for k in ("model", "reading_code", "files")):
-        return None
-    live = live_generation(settings)
-    if live is None or live.name != last.get("generation"):
-        return None
-    if not GenerationFiles(settings.index_dir / live.name).complete():
-        return None
-    return RefreshReport(unchanged=list(last.get("documents", [])), generation=live.name)
 
 
 def _update_fetch_times(settings: Settings, documents: list[Document]) -> None:

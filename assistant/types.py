@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -194,3 +195,54 @@ class Filters:
         if not self.allows_document(doc):
             return False
         return applies(chunk.jurisdictions, doc.jurisdictions, self.jurisdiction)
+
+
+@dataclass
+class RefreshReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    embedded_chunks: int = 0
+    reused_chunks: int = 0
+    seconds: float = 0.0
+    generation: str = ""
+    reason: str = ""  # why everything was re-embedded, when it was
+    failed: dict[str, str] = field(default_factory=dict)  # id -> reason; their last indexed version is kept
+    passages_added: dict[str, list[str]] = field(default_factory=dict)  # changed doc id -> new passage texts
+    passages_removed: dict[str, list[str]] = field(default_factory=dict)
+    first_build: bool = False  # there was no index before
+
+    @property
+    def nothing_changed(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.reason)
+
+    @property
+    def touched(self) -> list[str]:
+        """Documents whose indexed text differs from before (what eval questions may depend on)."""
+        return sorted({*self.added, *self.changed, *self.removed})
+
+    def to_record(self) -> dict[str, Any]:
+        """The line appended to ASSISTANT_HOME/changes.jsonl."""
+        docs: list[dict[str, Any]] = [{"id": i, "status": "added"} for i in self.added]
+        docs += [
+            {
+                "id": i,
+                "status": "changed",
+                "passages_added": self.passages_added.get(i, []),
+                "passages_removed": self.passages_removed.get(i, []),
+            }
+            for i in self.changed
+        ]
+        docs += [{"id": i, "status": "removed"} for i in self.removed]
+        docs += [{"id": i, "status": "failed", "reason": r} for i, r in self.failed.items()]
+        docs += [{"id": i, "status": "unchanged"} for i in self.unchanged if i not in self.failed]
+        return {
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "generation": self.generation,
+            "reason": self.reason,
+            "embedded_chunks": self.embedded_chunks,
+            "reused_chunks": self.reused_chunks,
+            "seconds": round(self.seconds, 3),
+            "documents": docs,
+        }
