@@ -22,17 +22,29 @@ from .types import Document
 READING_CODE = ("manifest.py", "sources.py", "readers.py", "cleaning.py", "dating.py", "chunking.py")
 
 
-def corpus_stat(corpus: Path, model: str) -> dict[str, Any]:
-    """Size and modification time of every corpus file, the embedding model, and a hash of
-    the document-reading code."""
+def file_stats(folder: Path) -> dict[str, list[int]]:
+    """Size and modification time of every file under `folder`, by relative path."""
     files: dict[str, list[int]] = {}
-    for root, dirs, names in os.walk(corpus):
+    for root, dirs, names in os.walk(folder):
         dirs.sort()
         for name in sorted(names):
             path = Path(root) / name
             with contextlib.suppress(OSError):
                 st = path.stat()
-                files[path.relative_to(corpus).as_posix()] = [st.st_size, st.st_mtime_ns]
+                files[path.relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns]
+    return files
+
+
+def store_sizes(settings: Settings, store: str) -> dict[str, int]:
+    """The sizes of the vector store's files. Sizes only: Chroma rewrites its files in place
+    (same sizes, new times) whenever a reader opens the store."""
+    return {name: size for name, (size, _) in file_stats(settings.index_dir / store).items()}
+
+
+def corpus_stat(corpus: Path, model: str) -> dict[str, Any]:
+    """Size and modification time of every corpus file, the embedding model, and a hash of
+    the document-reading code."""
+    files = file_stats(corpus)
     code = hashlib.sha256()
     for name in READING_CODE:
         code.update((Path(__file__).parent / name).read_bytes())
@@ -43,8 +55,12 @@ def record_stat(settings: Settings, stat: dict[str, Any], generation: str, docum
     """Remember what a complete refresh saw (not with a Chroma server: another host may refresh)."""
     if settings.chroma_url:
         return
+    live = live_generation(settings)
+    if live is None or live.name != generation:
+        return
     stat = {
         **stat,
+        "store": store_sizes(settings, live.store),
         "generation": generation,
         "documents": sorted(d.id for d in documents),
         "url_sources": any(d.url for d in documents),
@@ -56,8 +72,8 @@ def unchanged_since_last(settings: Settings, stat: dict[str, Any], fetch: bool) 
     """(live generation, its documents) when nothing changed since the last complete refresh,
     decided from `stat` alone; None when the full check must run: a file, the model or the
     reading code differs, a `url` source is to be fetched, the index is shared through a
-    Chroma server, or the live generation's files are not all there. The vector store is not
-    opened (`assistant refresh --force` rebuilds a damaged one)."""
+    Chroma server, or the live generation's files or its store's files differ from the last
+    complete refresh (a truncated or deleted store). The vector store is not opened."""
     if settings.chroma_url:
         return None
     try:
@@ -73,4 +89,6 @@ def unchanged_since_last(settings: Settings, stat: dict[str, Any], fetch: bool) 
         return None
     if not GenerationFiles(settings.index_dir / live.name).complete():
         return None
+    if store_sizes(settings, live.store) != last.get("store"):
+        return None  # truncated or deleted: the full check sees the damage and rebuilds
     return live.name, list(last.get("documents", []))

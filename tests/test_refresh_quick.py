@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from assistant import sources
+from assistant.answer import ExtractiveAnswerer
 from assistant.config import Settings
-from assistant.index import live_generation
+from assistant.index import live_generation, open_index
 from assistant.refresh import refresh
 from tests.fakes import HashingEncoder
 
@@ -46,6 +47,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_nothing_changed_is_decided_without_reading_the_corpus(built, reads) -> None:
     settings, encoder = built
+    answerer = ExtractiveAnswerer(open_index(settings, encoder), settings)
+    answerer.answer("How long does Quillnote keep drafts?")  # answering opens the store, writes nothing
     report = refresh(settings, embedder=encoder, fetch=False)
     assert report.nothing_changed and not reads
     assert report.generation == live_generation(settings).name
@@ -92,6 +95,17 @@ def test_force_a_missing_index_file_or_another_model_takes_the_full_check(built,
     other = HashingEncoder()
     other.name = "another-model"
     assert refresh(settings, embedder=other, fetch=False).reason and len(reads) == 3
+
+
+def test_a_damaged_store_takes_the_full_check_and_is_rebuilt(built, reads) -> None:
+    settings, encoder = built
+    store = settings.index_dir / live_generation(settings).store
+    for f in store.rglob("*"):
+        if f.is_file():
+            with open(f, "r+b") as fh:
+                fh.truncate(f.stat().st_size // 3)
+    report = refresh(settings, embedder=encoder, fetch=False)
+    assert len(reads) == 1 and "damaged or incomplete" in report.reason
 
 
 def test_url_sources_are_fetched_even_when_no_file_changed(built, reads) -> None:
