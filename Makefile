@@ -54,8 +54,8 @@ test: install-dev         ## unit, integration and golden-eval tests
 test-llm: install-llm ## generative answers against a real llama.cpp server (Gemma 3 270M)
 	$(PY) -m pytest -q -m llm
 
-load: install-dev         ## 16 web-chat users x 25 questions, quiet and during refreshes; fails on any failed request
-	$(PY) bench/load.py --users 16 --questions 25 --json-out reports/load.json
+load: install-dev         ## 16, 32 and 64 web-chat users x 6 questions: quiet, during refreshes, beside a busy core; fails on any failed request
+	$(PY) bench/load.py --users 16 32 64 --questions 6 --json-out reports/load.json --before bench/results/load-before.json
 
 bench: install-dev        ## speed and scale at 1k and 10k chunks (about 12 min): bench/results/scale.json, scale.png (keeps the 100k row)
 	$(PY) bench/scale.py --sizes 1000 10000 --backend torch onnx --merge --out bench/results

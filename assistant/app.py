@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -33,9 +34,10 @@ EXAMPLES = [
     "I live in Canada. What can I do?",
 ]
 AUTO = "auto"
-# Pieces sent back to back can reach the page in one frame and show up all at once;
-# a short pause between them lets the reader see the answer arrive (about 0.15 s in all).
-STREAM_PAUSE = 0.01
+# An extractive answer is complete when it is first shown: it goes out a sentence at a time
+# (the first at once), with a short pause between sentences so the page shows them arrive
+# rather than in one frame. A pause holds an answer slot but no CPU, so slots are many.
+SENTENCE_PAUSE = 0.02
 ANSWERER_CHOICES = [
     ("Quotes from the documents", "extractive"),
     ("Language model, checked against the documents", "llm"),
@@ -116,6 +118,11 @@ def render_message(answer: Answer, turn: int) -> str:
         else ""
     )
     return place + body + note
+
+
+def message_pieces(message: str) -> list[str]:
+    """The rendered message cut after each cited sentence: the pieces an answer streams in."""
+    return re.split(r"(?<=</a>)(?= (?!<a ))", message)
 
 
 def render_partial(sentences: list[str]) -> str:
@@ -265,13 +272,11 @@ def build_app(
         message = render_message(answer, turn)
         if not shown:
             history.append({"role": "assistant", "content": ""})
-            # Stream the reply word by word; the sources panel fills in with the last piece.
-            pieces = re.split(r"(?<=\s)", message)
-            step = max(1, len(pieces) // 15)
-            for i in range(step, len(pieces), step):
+            pieces = message_pieces(message)
+            for i in range(1, len(pieces)):
                 history[-1] = {"role": "assistant", "content": "".join(pieces[:i])}
                 yield history, state, "", gr.update(), gr.update()
-                time.sleep(STREAM_PAUSE)
+                time.sleep(SENTENCE_PAUSE)
         history[-1] = {"role": "assistant", "content": message}
         answers.append(answer.to_dict())
         new_state = {**state, **conversation.state(), "answers": answers}
@@ -382,6 +387,37 @@ def build_app(
     return demo
 
 
+class Readiness:
+    """GET /ready: 200 once the index is open and one answer has been computed (the model is
+    warm), 503 with the reason before that or when the live index cannot be opened. Load
+    balancers and `bench/load.py` wait for it rather than for an open port."""
+
+    def __init__(self, live: LiveAnswerer) -> None:
+        self.live = live
+        self.warm = threading.Event()
+        self.failure = ""
+
+    def warm_up(self) -> None:
+        try:
+            self.live.get().answer("How can I object?")
+        except Exception as exc:  # reported by /ready; the chat itself says what went wrong per question
+            self.failure = f"warm-up answer failed: {exc}"
+        self.warm.set()
+
+    def response(self) -> Any:
+        from fastapi.responses import JSONResponse
+
+        if not self.warm.is_set():
+            return JSONResponse({"ready": False, "reason": "warming up"}, status_code=503)
+        if self.failure:
+            return JSONResponse({"ready": False, "reason": self.failure}, status_code=503)
+        try:
+            generation = self.live.get().index.generation.name
+        except AssistantError as exc:
+            return JSONResponse({"ready": False, "reason": str(exc)}, status_code=503)
+        return JSONResponse({"ready": True, "generation": generation})
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
@@ -397,7 +433,7 @@ def serve(
     admin: bool = False,
     answerer: str | None = None,
     queue_size: int = 64,
-    concurrency: int = 2,
+    concurrency: int = 4,
 ) -> int:
     """Run the web chat. A non-loopback host needs ASSISTANT_AUTH=user:password (or --no-auth).
 
@@ -416,12 +452,19 @@ def serve(
         )
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     choose(settings, answerer)  # --answerer llm without a server: a one-line error before loading anything
+    import uvicorn
+    from fastapi import FastAPI
+
     live = LiveAnswerer(settings, on_build=print)
     demo = build_app(live, admin=admin, answerer=answerer)
     demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
-    demo.launch(
-        server_name=host,
-        server_port=port,
+    readiness = Readiness(live)
+    server = FastAPI()
+    server.add_api_route("/ready", readiness.response, methods=["GET"])
+    app = gr.mount_gradio_app(
+        server,
+        demo,
+        path="",
         auth=auth,
         show_error=False,
         footer_links=["api"],
@@ -429,4 +472,7 @@ def serve(
         head=HEAD,
         max_file_size="1mb",
     )
+    threading.Thread(target=readiness.warm_up, daemon=True).start()
+    print(f"Serving the web chat on http://{host}:{port}/ (ready at /ready once warmed up)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
     return 0

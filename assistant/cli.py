@@ -363,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="questions allowed to wait; more are turned away with 'queue is full' (default 64)",
     )
     p.add_argument(
-        "--concurrency", type=_at_least_one, default=2, help="questions answered at the same time (default 2)"
+        "--concurrency", type=_at_least_one, default=4, help="questions answered at the same time (default 4)"
     )
     answerer_options(p)
     p.set_defaults(func=cmd_serve)

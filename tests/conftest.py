@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -81,7 +82,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
 def start_server(
     settings: Settings, *args: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], str]:
-    """`python app.py` on a free loopback port; returns the process and its URL once it accepts connections."""
+    """`python app.py` on a free loopback port; returns the process and its URL once /ready says it can answer."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port), *args],
@@ -96,12 +97,12 @@ def start_server(
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2):
                 return proc, f"http://127.0.0.1:{port}/"
-        except OSError:
+        except OSError:  # not listening yet, or /ready says 503 while it warms up
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("server did not start in 120 s")
+    raise RuntimeError("server was not ready in 120 s")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import subprocess
@@ -13,6 +14,13 @@ import pytest
 
 from assistant.cli import main
 from tests.conftest import ROOT, free_port, server_env, start_server
+
+
+def _text(content: object) -> str:
+    """A chat message's text, whether the client gives it as a string or as a list of parts."""
+    if isinstance(content, list):
+        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+    return str(content)
 
 
 def _client(url: str):
@@ -40,12 +48,23 @@ def test_chat_streams_an_answer_with_sources(web):
     _, url = web
     job = _client(url).submit("Can I opt out from the US?", [], "auto", api_name="/chat")
     updates = list(job)
-    lengths = [len(json.dumps(u[0][-1]["content"])) for u in updates if u[0] and u[0][-1]["role"] == "assistant"]
-    assert len(set(lengths)) > 2  # the reply arrived in growing pieces
+    replies = [_text(u[0][-1]["content"]) for u in updates if u[0] and u[0][-1]["role"] == "assistant"]
+    replies = [r for i, r in enumerate(replies) if r and (i == 0 or r != replies[i - 1])]
+    # The reply arrives a sentence at a time: first a whole cited sentence, then the rest after it.
+    assert len(replies) >= 2
+    assert replies[0].rstrip().endswith("[1]</a>") and "[2]" not in replies[0]
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(replies))
     history, _box, sources, status = job.result()  # gr.State outputs are not part of the API
     assert "At the moment, no." in json.dumps(history[-1]["content"])
     assert 'class="src-card"' in sources and "<mark>At the moment, no. Visiting" in sources
     assert "the United States" in status
+
+
+def test_ready_endpoint_says_the_server_can_answer(web):
+    _, url = web
+    with urllib.request.urlopen(url + "ready", timeout=10) as response:
+        body = json.loads(response.read())
+    assert response.status == 200 and body["ready"] is True and body["generation"]
 
 
 def test_chosen_jurisdiction_is_used_and_uncovered_places_are_said(web):

@@ -43,7 +43,7 @@ def test_answer_streams_and_citation_opens_the_highlighted_passage(web, browser,
     _, url = web
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url)
-    # Record every length the reply goes through: streamed, not delivered in one piece.
+    # Record every length the reply goes through: streamed a sentence at a time, not in one piece.
     page.wait_for_selector("#chat")
     page.evaluate("""() => {
       window.__lengths = [];
@@ -55,7 +55,7 @@ def test_answer_streams_and_citation_opens_the_highlighted_passage(web, browser,
     ask(page, "Can I opt out from the US?")
     page.wait_for_selector("#sources .src-card")
     assert page.locator("#chat a.cite").count() >= 2
-    assert len(set(page.evaluate("window.__lengths"))) >= 3
+    assert len(set(page.evaluate("window.__lengths")) - {0}) >= 2
     page.wait_for_selector("#sources .src-card")
     page.locator("#chat a.cite", has_text="[1]").first.click()
     card = page.locator("#src-0-1")
