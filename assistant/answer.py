@@ -384,7 +384,11 @@ def open_answerer(
         if on_build:
             on_build(f"no index under {settings.index_dir}: building it from {settings.corpus} (first use)")
         refresh(settings, embedder=embedder)
-    idx = open_index(settings, embedder)
+    return answerer_over(open_index(settings, embedder), settings, retriever_kind)
+
+
+def answerer_over(idx: Index, settings: Settings, retriever_kind: str = "hybrid") -> ExtractiveAnswerer:
+    """The answerer over a loaded index, with the calibrated thresholds."""
     encoder = QueryEncoder(idx)
     calibrated = load_calibration(settings)
     return ExtractiveAnswerer(

@@ -7,11 +7,14 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .config import ANSWERERS, BACKENDS, RETRIEVERS, Settings
 from .manifest import KINDS
 from .types import Answer, AssistantError, Filters
+
+if TYPE_CHECKING:
+    from .generation import Generation
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -88,9 +91,12 @@ def _short(text: str, limit: int = 100) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     from .evaluation import affected_questions
+    from .index import live_generation
     from .refresh import refresh
 
-    report = refresh(_settings(args), force=args.force, strict=args.strict, fetch=not args.no_fetch)
+    settings = _settings(args)
+    before = live_generation(settings)
+    report = refresh(settings, force=args.force, strict=args.strict, fetch=not args.no_fetch)
     for doc_id, reason in report.failed.items():
         print(f"  failed    {doc_id}: {reason}")
     if report.nothing_changed:
@@ -117,7 +123,27 @@ def cmd_refresh(args: argparse.Namespace) -> int:
                 f"Eval questions to re-check ({len(affected)}, run `assistant eval --only-affected`): "
                 + ", ".join(affected)
             )
+    if args.questions.exists() and before is not None and report.generation != before.name:
+        _print_changed_answers(settings, before, args.questions)
     return 0
+
+
+def _print_changed_answers(settings: Settings, before: Generation, questions: Path) -> None:
+    """What the refresh changed in meaning: each question of the file whose cited answer changed."""
+    from .evaluation import changed_answers
+
+    try:
+        changed = changed_answers(settings, before, questions)
+    except AssistantError as exc:
+        print(f"Answers before and after could not be compared: {exc}")
+        return
+    if not changed:
+        print(f"No answer to the questions in {questions} changed.")
+        return
+    print(f"Answers that changed ({len(changed)} of the questions in {questions}):")
+    for c in changed:
+        print(f"  the answer to {c.question!r} is now {c.after}")
+        print(f"      it was {c.before}")
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -264,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--questions",
         type=Path,
         default=Path("evals/questions.jsonl"),
-        help="eval set whose affected questions are listed",
+        help="eval questions to re-check: those whose sources changed, and those whose cited answer changed",
     )
     p.set_defaults(func=cmd_refresh)
 

@@ -14,19 +14,24 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .answer import Answerer, ExtractiveAnswerer, open_answerer
+from .answer import Answerer, ExtractiveAnswerer, answerer_over, open_answerer
 from .calibration import calibrate, calibrate_claims
 from .config import Settings
+from .dating import display
+from .embedder import TextEncoder
 from .eval_report import check, compare, format_summary, side_by_side, write_report
 from .eval_score import MRR_DEPTH, score, summarize
 from .eval_set import EvalQuestion, EvalSet, load_questions, load_sets
 from .generate import GenerativeAnswerer, choose
+from .generation import Generation
+from .index import open_index
 from .progress import progress
-from .types import AssistantError
+from .text import one_line
+from .types import Answer, AssistantError
 
 
 # complexity: the per-question loop records every outcome (answer, abstention, error, claims) in one place
@@ -114,6 +119,50 @@ def affected_questions(path: Path, doc_ids: Iterable[str]) -> list[str]:
         return [q.id for q in load_questions(path) if touched & set(q.sources or ())]
     except AssistantError:
         return []
+
+
+@dataclass(frozen=True)
+class ChangedAnswer:
+    """An eval question whose cited answer a refresh changed: a quote it had and one it now has."""
+
+    question: str
+    before: str
+    after: str
+
+
+def said(answer: Answer) -> list[str]:
+    """What an answer says, quote by quote, each with its source and date; or that it abstains."""
+    if answer.abstained or not answer.citations:
+        return ["the documents don't say"]
+    return [
+        f"\u201c{one_line(c.quote)}\u201d ({c.publisher or c.title}, {display(c.published) if c.published else 'undated'})"
+        for c in answer.citations
+    ]
+
+
+def changed_answers(
+    settings: Settings, before: Generation, questions_path: Path, embedder: TextEncoder | None = None
+) -> list[ChangedAnswer]:
+    """The questions of a question file whose cited answer differs between the generation
+    `before` (still on disk after a refresh) and the live one."""
+    questions = load_questions(questions_path)
+    old, new = open_index(settings, embedder, before), open_index(settings, embedder)
+    try:
+        was, now = answerer_over(old, settings), answerer_over(new, settings)
+        out = []
+        for q in questions:
+            filters = q.to_filters()
+            a, b = (said(x.answer(q.question, filters)) for x in (was, now))
+            if a != b:  # shown: the first quote that is new, and the first that is gone
+                out.append(ChangedAnswer(q.question, _first_not_in(a, b), _first_not_in(b, a)))
+        return out
+    finally:
+        old.close()
+        new.close()
+
+
+def _first_not_in(quotes: list[str], other: list[str]) -> str:
+    return next((q for q in quotes if q not in other), quotes[0])
 
 
 def last_touched(settings: Settings) -> list[str]:

@@ -126,9 +126,10 @@ class Index:
         return self.sentence_vectors[a:b]
 
 
-def open_index(settings: Settings, embedder: TextEncoder | None = None) -> Index:
-    """Load the live generation. Raises AssistantError when there is none or it is damaged."""
-    generation = live_generation(settings)
+def open_index(settings: Settings, embedder: TextEncoder | None = None, generation: Generation | None = None) -> Index:
+    """Load the live generation (or `generation`, one still on disk). Raises AssistantError when
+    there is none or it is damaged."""
+    generation = generation or live_generation(settings)
     if generation is None:
         raise AssistantError(f"no index under {settings.index_dir}; run 'assistant refresh'")
     import bm25s

@@ -1,0 +1,78 @@
+"""After a refresh: which eval questions' cited answers changed, and to what."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.evaluation import changed_answers
+from assistant.index import live_generation
+from assistant.refresh import refresh
+from tests.fakes import HashingEncoder
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "policies"
+DOC = "docs/quillnote-data-policy.md"
+OLD = "Deletion is complete within 30 days."
+NEW = "Deletion is complete within 90 days."
+
+
+def questions(path: Path, *texts: str) -> Path:
+    path.write_text("".join(json.dumps({"id": f"q{i}", "question": t}) + "\n" for i, t in enumerate(texts)), "utf-8")
+    return path
+
+
+@pytest.mark.fast
+def test_a_changed_sentence_changes_the_answer_that_cites_it_and_no_other(tmp_path):
+    shutil.copytree(FIXTURE, tmp_path / "corpus")
+    settings = Settings(home=tmp_path / "home", corpus=tmp_path / "corpus")
+    encoder = HashingEncoder()
+    refresh(settings, embedder=encoder, fetch=False)
+    # The calibrated threshold is for MiniLM cosines; hashed bags of words score lower (as in test_engine).
+    settings.calibration_path.write_text(json.dumps({"abstain_threshold": 0.15}), "utf-8")
+    before = live_generation(settings)
+    doc = tmp_path / "corpus" / DOC
+    doc.write_text(doc.read_text("utf-8").replace(OLD, NEW), "utf-8")
+    refresh(settings, embedder=encoder, fetch=False)
+    asked = questions(
+        tmp_path / "q.jsonl", "How long until my Quillnote account deletion is complete?", "Is my data sold?"
+    )
+    assert before is not None
+    changed = changed_answers(settings, before, asked, encoder)
+    assert [c.question for c in changed] == ["How long until my Quillnote account deletion is complete?"]
+    assert NEW in changed[0].after and "(Quillnote, 1 September 2024)" in changed[0].after
+    assert OLD in changed[0].before
+
+
+def test_refresh_prints_what_changed_in_meaning(fresh, embedder):
+    refresh(fresh, embedder=embedder)
+    docs = fresh.corpus / "docs"
+    path = next(p for p in docs.iterdir() if "At the moment, no." in p.read_text("utf-8"))
+    path.write_text(path.read_text("utf-8").replace("At the moment, no.", "At the moment, yes."), "utf-8")
+    asked = questions(fresh.home / "q.jsonl", "Can I opt out from the US?", "What is the capital of France?")
+    env = {
+        **os.environ,
+        "ASSISTANT_HOME": str(fresh.home),
+        "ASSISTANT_CORPUS": str(fresh.corpus),
+        "HF_HUB_OFFLINE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "refresh", "--no-fetch", "--questions", str(asked)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Answers that changed (1 of the questions in" in out, out
+    assert "the answer to 'Can I opt out from the US?' is now \u201cAt the moment, yes." in out
+    assert "it was \u201cAt the moment, no." in out
