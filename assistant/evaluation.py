@@ -22,7 +22,7 @@ from .answer import Answerer, ExtractiveAnswerer, answerer_over, open_answerer
 from .calibration import calibrate, calibrate_claims
 from .config import Settings
 from .dating import display
-from .embedder import TextEncoder
+from .embedder import Embedder, TextEncoder
 from .eval_report import check, compare, format_summary, side_by_side, write_report
 from .eval_score import MRR_DEPTH, score, summarize
 from .eval_set import EvalQuestion, EvalSet, load_questions, load_sets
@@ -146,6 +146,7 @@ def changed_answers(
     """The questions of a question file whose cited answer differs between the generation
     `before` (still on disk after a refresh) and the live one."""
     questions = load_questions(questions_path)
+    embedder = embedder or Embedder.for_settings(settings)  # one model for both generations
     old, new = open_index(settings, embedder, before), open_index(settings, embedder)
     try:
         was, now = answerer_over(old, settings), answerer_over(new, settings)
