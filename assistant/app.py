@@ -6,10 +6,8 @@ Layout: the conversation on the left, the sources of the latest answer on the ri
 
 from __future__ import annotations
 
-import html
 import ipaddress
 import os
-import re
 import socket
 import threading
 import time
@@ -19,13 +17,25 @@ from typing import Any
 import gradio as gr
 
 from . import jurisdiction as jur
-from .answer import Answerer, ExtractiveAnswerer
+from .answer import Answerer
+from .app_render import (
+    CSS,
+    HEAD,
+    esc,
+    md_text,
+    message_pieces,
+    render_corpus,
+    render_message,
+    render_partial,
+    render_sources,
+)
 from .chat import Conversation
 from .config import Settings
+from .dating import check_as_of
 from .feedback import FeedbackLog
 from .generate import GenerativeAnswerer, LLMClient, choose
 from .live import LiveAnswerer
-from .types import Answer, AssistantError, Citation, Filters
+from .types import Answer, AssistantError, Filters
 
 EXAMPLES = [
     "Can I opt out from the US?",
@@ -47,182 +57,7 @@ JURISDICTION_CHOICES = [("Detect from my question", AUTO)] + [
     for code in ("US", "EU", "UK", "CA", "AU", "IN", "BR", "TT", "NZ", "JP", "NG", "ZA", "MX")
 ]
 
-CSS = """
-.gradio-container {max-width: 1280px !important; margin: 0 auto;}
-#chat a.cite {font-weight: 600; text-decoration: none; padding: 0 2px; border-radius: 4px; background: #e8efff;}
-#chat .abstain {border-left: 4px solid #b0b0b0; padding-left: 8px; color: #444;}
-#sources .src-card {border: 1px solid #ddd; border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0;}
-#sources .src-card.active {border-color: #3b6fe0; box-shadow: 0 0 0 2px #c9d8ff;}
-#sources .src-card.related {background: #f6f6f6; border-style: dashed;}
-#sources .src-n {font-weight: 700; margin-right: 6px;}
-#sources .meta {font-size: 0.85em; color: #555; margin: 4px 0 6px 0;}
-#sources blockquote {margin: 6px 0; padding: 6px 10px; border-left: 3px solid #ccc; white-space: pre-wrap;}
-#sources mark {background: #ffe58a; padding: 0 1px;}
-#sources .doc {max-height: 55vh; overflow: auto; white-space: pre-wrap; font-size: 0.92em; border: 1px solid #eee;
-  padding: 8px; margin-top: 6px; background: #fcfcfc;}
-#sources .panel-head {font-weight: 600; margin-bottom: 8px;}
-#sources .panel-head.related {color: #666;}
-#status {font-size: 0.9em;}
-#chat .checknote {font-size: 0.88em; color: #555;}
-#sources details.removed {margin-top: 8px; font-size: 0.9em; color: #555;}
-@media (max-width: 700px) { #sources .doc {max-height: 40vh;} }
-"""
 
-# Clicking [n] shows its card; opening "View document" scrolls the document to the mark.
-HEAD = """
-<script>
-document.addEventListener("click", (event) => {
-  const link = event.target.closest("a.cite");
-  if (!link) return;
-  event.preventDefault();
-  const card = document.getElementById((link.getAttribute("href") || "").replace(/^#/, ""));
-  if (!card) return;
-  document.querySelectorAll("#sources .src-card.active").forEach((c) => c.classList.remove("active"));
-  card.classList.add("active");
-  card.scrollIntoView({behavior: "smooth", block: "start"});
-}, true);
-document.addEventListener("toggle", (event) => {
-  const details = event.target;
-  if (!details.classList || !details.classList.contains("viewdoc") || !details.open) return;
-  const box = details.querySelector(".doc");
-  const mark = details.querySelector("mark");
-  if (box && mark) box.scrollTop = mark.offsetTop - box.offsetTop - box.clientHeight / 3;
-}, true);
-</script>
-"""
-
-
-def esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _md_text(text: str) -> str:
-    """Document text placed in a Markdown message: on one line, HTML-escaped, Markdown syntax neutralised."""
-    text = html.escape(" ".join(text.split()), quote=False)
-    text = re.sub(r"([\\`*_{}\[\]|~])", r"\\\1", text)
-    return re.sub(r"^([#>+-])", r"\\\1", text)
-
-
-def render_message(answer: Answer, turn: int) -> str:
-    """The chat message: the answer with clickable [n] markers (or the abstention)."""
-    if answer.abstained:
-        return (
-            f'<div class="abstain">ℹ️ <b>{html.escape(answer.text, quote=False)}</b><br>'
-            "<i>The nearest passages are listed under Sources as related reading, not as an answer.</i></div>"
-        )
-    body = _link_markers(_md_text(answer.text), answer.citations, turn)
-    place = f"*Answering for {jur.name(answer.jurisdiction)}.*\n\n" if answer.jurisdiction else ""
-    note = (
-        f'\n\n<span class="checknote">ⓘ {_md_text(answer.notice)}</span>'
-        if answer.answerer != "extractive" and answer.notice
-        else ""
-    )
-    return place + body + note
-
-
-def message_pieces(message: str) -> list[str]:
-    """The rendered message cut after each cited sentence: the pieces an answer streams in."""
-    return re.split(r"(?<=</a>)(?= (?!<a ))", message)
-
-
-def render_partial(sentences: list[str]) -> str:
-    """A generated answer while it streams: the sentences the claim check has passed so far."""
-    return _md_text(" ".join(sentences)) + " …"
-
-
-def _link_markers(body: str, citations: tuple[Citation, ...], turn: int) -> str:
-    for c in citations:
-        body = body.replace(
-            f"\\[{c.n}\\]",
-            f'<a class="cite" href="#src-{turn}-{c.n}" title="{esc(c.title)}">[{c.n}]</a>',
-        )
-    return body
-
-
-def _meta_line(doc: Any) -> str:
-    fetched = f"fetched {doc.fetched[:10]}" if doc.fetched else ""
-    parts = [doc.publisher, doc.published, fetched, doc.kind.replace("-", " ")]
-    places = ", ".join(jur.name(j) for j in doc.jurisdictions)
-    if places:
-        parts.append(f"about {places}")
-    line = " · ".join(esc(p) for p in parts if p)
-    if doc.url:
-        line += f' · <a href="{esc(doc.url)}" target="_blank" rel="noopener noreferrer">original</a>'
-    return line
-
-
-def _with_mark(text: str, start: int, end: int, offset: int, mark_id: str = "") -> str:
-    """text (which starts at document offset `offset`) with [start, end) wrapped in <mark>."""
-    a, b = max(0, start - offset), max(0, end - offset)
-    ident = f' id="{mark_id}"' if mark_id else ""
-    return f"{esc(text[:a])}<mark{ident}>{esc(text[a:b])}</mark>{esc(text[b:])}"
-
-
-def render_sources(answer: Answer | None, turn: int, answerer: ExtractiveAnswerer) -> str:
-    """The sources panel for one answer: a card per citation, or the related passages."""
-    if answer is None:
-        return '<div class="panel-head">Sources</div><p>Ask a question: its sources appear here.</p>'
-    docs = answerer.index.documents
-    if answer.abstained:
-        cards = ['<div class="panel-head related">Related passages: the documents do not answer this question</div>']
-        for i, p in enumerate(answer.passages[:3], start=1):
-            doc = docs[p.chunk.doc_id]
-            cards.append(
-                f'<div class="src-card related" id="rel-{turn}-{i}"><b>{esc(doc.title)}</b>'
-                f'<div class="meta">{_meta_line(doc)}</div><blockquote>{esc(p.chunk.text)}</blockquote></div>'
-            )
-        return "\n".join(cards)
-    chunks = {p.chunk.id: p.chunk for p in answer.passages}
-    cards = ['<div class="panel-head">Sources</div>']
-    for c in answer.citations:
-        cards.append(_citation_card(c, turn, docs, chunks, answerer))
-    removed = [c for c in answer.claims if not c.supported]
-    if removed:
-        items = "".join(
-            f'<li><s>{esc(c.text)}</s><br><span class="meta">unsupported: {esc(c.reason)}</span></li>' for c in removed
-        )
-        cards.append(
-            f'<details class="removed"><summary>Removed by the claim check ({len(removed)})</summary>'
-            f"<ul>{items}</ul></details>"
-        )
-    return "\n".join(cards)
-
-
-def _citation_card(
-    c: Citation, turn: int, docs: dict[str, Any], chunks: dict[str, Any], answerer: ExtractiveAnswerer
-) -> str:
-    doc = docs[c.doc_id]
-    chunk = chunks.get(c.chunk_id) or answerer.index.chunks[answerer.index.position[c.chunk_id]]
-    passage = _with_mark(chunk.text, c.start, c.end, chunk.start)
-    whole = _with_mark(doc.text, c.start, c.end, 0, f"doc-{turn}-{c.n}")
-    return (
-        f'<div class="src-card" id="src-{turn}-{c.n}" data-start="{c.start}" data-end="{c.end}">'
-        f'<span class="src-n">[{c.n}]</span><b>{esc(doc.title)}</b>'
-        f'<div class="meta">{_meta_line(doc)}</div>'
-        f"<blockquote>{passage}</blockquote>"
-        f'<details class="viewdoc"><summary>View document</summary><div class="doc">{whole}</div></details>'
-        "</div>"
-    )
-
-
-def render_corpus(answerer: ExtractiveAnswerer) -> str:
-    generation = answerer.index.generation
-    rows = []
-    for doc in answerer.index.documents.values():
-        record = generation.documents.get(doc.id)
-        rows.append(
-            f"<tr><td>{esc(doc.title)}</td><td>{esc(doc.publisher)}</td><td>{esc(doc.published or '-')}</td>"
-            f"<td>{esc(doc.fetched or '-')}</td><td>{esc(doc.kind)}</td><td>{record.chunks if record else ''}</td></tr>"
-        )
-    return (
-        f"<p>Index built {esc(generation.built_at or '?')} with {esc(generation.embed_model)}.</p>"
-        "<table><tr><th>Document</th><th>Publisher</th><th>Published</th><th>Fetched</th><th>Kind</th><th>Chunks</th></tr>"
-        + "".join(rows)
-        + "</table>"
-    )
-
-
-# complexity: the Gradio page declared in one place, top to bottom as it is shown
 def build_app(
     live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bool = False, answerer: str | None = None
 ) -> Any:
@@ -237,6 +72,7 @@ def build_app(
         state: dict[str, Any],
         place: str,
         mode: str = default_mode,
+        as_of: str | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         answerer = live.get()
         history = list(history or [])
@@ -247,11 +83,12 @@ def build_app(
         chosen: Answerer = answerer
         if mode == "llm" and llm_client is not None:
             chosen = GenerativeAnswerer(answerer, settings, llm_client)
-        conversation = Conversation(chosen, Filters(jurisdiction=fixed), state.get("topic"), state.get("jurisdiction"))
         turn = len(answers)
         answer: Answer | None = None
         shown: list[str] = []
         try:
+            filters = Filters(jurisdiction=fixed, as_of=_as_of(as_of))
+            conversation = Conversation(chosen, filters, state.get("topic"), state.get("jurisdiction"))
             for event in conversation.stream(question):
                 if event.kind == "sentence":  # a generated sentence the claim check has passed
                     shown.append(event.text)
@@ -264,7 +101,7 @@ def build_app(
         except AssistantError as exc:
             if shown:
                 history.pop()
-            history.append({"role": "assistant", "content": f"⚠️ {_md_text(str(exc))}"})
+            history.append({"role": "assistant", "content": f"⚠️ {md_text(str(exc))}"})
             answers.append({})
             yield history, {**state, "answers": answers}, "", gr.update(), gr.update()
             return
@@ -295,11 +132,13 @@ def build_app(
         if 0 <= turn < len(answers) and answers[turn]:
             feedback.write(answers[turn], bool(data.liked))
 
-    def ask_api(question: str, jurisdiction: str = "", sources: str = "", mode: str | None = None) -> dict[str, Any]:
+    def ask_api(
+        question: str, jurisdiction: str = "", sources: str = "", mode: str | None = None, as_of: str | None = None
+    ) -> dict[str, Any]:
         """One answer as JSON, the same as `assistant ask --json`."""
         try:
             code = jur.parse_code(jurisdiction) if jurisdiction else None
-            filters = Filters(tuple(s.strip() for s in sources.split(",") if s.strip()), code)
+            filters = Filters(tuple(s.strip() for s in sources.split(",") if s.strip()), code, _as_of(as_of))
             base = live.get()
             if (mode or default_mode) == "llm" and llm_client is not None:
                 return GenerativeAnswerer(base, settings, llm_client).answer(question, filters).to_dict()
@@ -338,6 +177,14 @@ def build_app(
                     place = gr.Dropdown(
                         JURISDICTION_CHOICES, value=AUTO, label="Answering for", elem_id="place", scale=1, min_width=200
                     )
+                    as_of = gr.Textbox(
+                        label="As of (optional)",
+                        placeholder="YYYY-MM-DD, YYYY-MM or YYYY",
+                        elem_id="asof",
+                        max_lines=1,
+                        scale=1,
+                        min_width=160,
+                    )
                     mode = gr.Dropdown(
                         ANSWERER_CHOICES,
                         value=default_mode,
@@ -375,16 +222,28 @@ def build_app(
                         refresh_button.click(
                             run_refresh, None, [refresh_note, corpus], api_name="refresh", concurrency_limit=1
                         )
-        box.submit(respond, [box, chatbot, state, place, mode], [chatbot, state, box, sources, status], api_name="chat")
+        box.submit(
+            respond, [box, chatbot, state, place, mode, as_of], [chatbot, state, box, sources, status], api_name="chat"
+        )
         chatbot.like(on_like, [state], None)
         new.click(clear, None, [chatbot, state, sources, status], api_visibility="private")
         chatbot.clear(clear, None, [chatbot, state, sources, status], api_visibility="private")
         hidden_q, hidden_j, hidden_s = gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Textbox(visible=False)
-        hidden_m = gr.Textbox(visible=False)
+        hidden_m, hidden_a = gr.Textbox(visible=False), gr.Textbox(visible=False)
         hidden_out = gr.JSON(visible=False)
-        hidden_q.submit(ask_api, [hidden_q, hidden_j, hidden_s, hidden_m], hidden_out, api_name="ask")
+        hidden_q.submit(ask_api, [hidden_q, hidden_j, hidden_s, hidden_m, hidden_a], hidden_out, api_name="ask")
         demo.load(lambda: render_corpus(live.get()), None, corpus, api_visibility="private")
     return demo
+
+
+def _as_of(value: str | None) -> str | None:
+    """The "As of" box: empty, or a date (YYYY-MM-DD, YYYY-MM or YYYY); anything else a one-line error."""
+    if not value or not value.strip():
+        return None
+    try:
+        return check_as_of(value)
+    except ValueError as exc:
+        raise AssistantError(f"As of: {exc}") from None
 
 
 class Readiness:

@@ -109,7 +109,7 @@ def server_footprint(pid: int) -> dict[str, int]:
 def ask(client: httpx.Client, url: str, question: str) -> tuple[float, float, str]:
     """One chat question as the page asks it; (seconds to the first piece, to the whole answer, reply)."""
     t0 = time.perf_counter()
-    r = client.post(f"{url}/gradio_api/call/chat", json={"data": [question, [], "auto", "extractive"]})
+    r = client.post(f"{url}/gradio_api/call/chat", json={"data": [question, [], "auto", "extractive", None]})
     r.raise_for_status()
     first = None
     reply = ""

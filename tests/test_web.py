@@ -110,3 +110,34 @@ def test_phone_width_has_no_sideways_scroll(web, browser, tmp_path):
     text = page.locator("#chat").inner_text()
     assert "private" in text  # the answer reads on its own, sources panel not needed
     page.screenshot(path=str(tmp_path / "phone.png"))
+
+
+def _reply_includes(page, n: int, text: str) -> None:
+    """Wait until the n-th reply (1-based) is on the page, complete, and includes `text`."""
+    page.wait_for_function(
+        "([n, t]) => { const b = document.querySelectorAll('#chat [data-testid=\"bot\"]'); "
+        "return b.length >= n && b[n - 1].innerText.includes(t); }",
+        arg=[n, text],
+    )
+
+
+def test_as_of_a_date_answers_from_the_documents_dated_by_then(web, browser):
+    _, url = web
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url)
+    question = "How do I object in the EU?"
+    ask(page, question)
+    _reply_includes(page, 1, "CNET, 3 June 2024")  # both seed articles are quoted, each with its source
+    # On 1 June 2024 the CNET article (3 June 2024) was not out yet: only the other one is quoted.
+    page.locator("#asof input").fill("2024-06-01")
+    ask(page, question)
+    _reply_includes(page, 2, "[1]")
+    page.wait_for_selector("#sources .src-card")
+    second = page.locator("#chat [data-testid='bot']").nth(1)
+    assert "CNET" not in second.inner_text() and second.locator("a.cite").count() >= 1
+    page.locator("#asof input").fill("June")
+    ask(page, question)
+    _reply_includes(page, 3, "is not a date")
+    page.locator("#asof input").fill("2023")
+    ask(page, question)
+    _reply_includes(page, 4, "no document is dated on or before 2023")
