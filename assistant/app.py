@@ -58,6 +58,7 @@ JURISDICTION_CHOICES = [("Detect from my question", AUTO)] + [
 ]
 
 
+# complexity: the Gradio page declared in one place, top to bottom as it is shown
 def build_app(
     live: LiveAnswerer, feedback: FeedbackLog | None = None, admin: bool = False, answerer: str | None = None
 ) -> Any:
