@@ -45,6 +45,11 @@ class Settings(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50)
     max_question_chars: int = Field(default=2000, ge=10)
     embed_batch_size: int = Field(default=64, ge=1)
+    # How chunk and sentence vectors are made. "two-pass": each chunk and each of its
+    # sentences is encoded; "pooled": each sentence is encoded once and a chunk's vector is
+    # pooled from its sentences'; "late": each chunk is encoded once and its sentences'
+    # vectors are pooled from its token states (late_chunking.py).
+    vectors: Literal["two-pass", "pooled", "late"] = "two-pass"
     # Abstain when the best evidence sentence scores below this. Calibrated on
     # evals/dev.jsonl with `assistant eval --calibrate` (see README); a value in
     # ASSISTANT_HOME/calibration.json, written by that command, takes precedence.

@@ -111,6 +111,13 @@ class Embedder:
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
 
+    def late_model(self) -> Any:
+        """The model for late_chunking.encode_late, or None when its pooling does not allow it."""
+        model = self._load()
+        if self.backend != "torch":
+            return model.late_model()
+        return _torch_late_model(model)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         model = self._load()
@@ -127,3 +134,32 @@ class Embedder:
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _torch_late_model(model: Any) -> Any:
+    """A sentence-transformers model (transformer + mean pooling) for late_chunking."""
+    import torch
+
+    from .late_chunking import Model, Tokens
+
+    pooling = model[1] if len(model) > 1 else None
+    config = pooling.get_config_dict() if pooling is not None and hasattr(pooling, "get_config_dict") else {}
+    if config.get("pooling_mode") != "mean" and not getattr(pooling, "pooling_mode_mean_tokens", False):
+        return None
+    tokenizer, transformer = model.tokenizer, model[0].auto_model
+    framed = tokenizer("", add_special_tokens=True)["input_ids"]
+    if len(framed) != 2:
+        return None
+
+    def tokenize(texts: list[str]) -> list[Tokens]:
+        out = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
+        return [
+            Tokens(list(i), [tuple(o) for o in m]) for i, m in zip(out["input_ids"], out["offset_mapping"], strict=True)
+        ]
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            states = transformer(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+        return np.asarray(states.last_hidden_state.numpy())
+
+    return Model(tokenize, run, framed[0], framed[-1], int(model.max_seq_length), int(transformer.config.hidden_size))

@@ -49,6 +49,7 @@ class Generation:
     built_at: str
     corpus: str
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    vectors: str = "two-pass"  # how its vectors were made (Settings.vectors)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -70,6 +71,7 @@ class Generation:
                 built_at=data.get("built_at", ""),
                 corpus=data.get("corpus", ""),
                 documents={k: DocumentRecord(**v) for k, v in data.get("documents", {}).items()},
+                vectors=data.get("vectors", "two-pass"),
             )
         except (KeyError, TypeError, ValueError):
             return None

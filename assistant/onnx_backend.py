@@ -141,6 +141,31 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(path / "model.onnx"), options, providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
+    def late_model(self) -> Any:
+        """The model as late_chunking needs it (None for CLS pooling: a sentence has no CLS token)."""
+        from tokenizers import Tokenizer
+
+        from .late_chunking import Model, Tokens
+
+        if self.mode != "mean":
+            return None
+        whole = Tokenizer.from_str(self.tokenizer.to_str())
+        whole.no_truncation()
+        whole.no_padding()
+        framed = whole.encode("").ids  # the start and end tokens a text is framed by
+        if len(framed) != 2:
+            return None
+
+        def tokenize(texts: list[str]) -> list[Tokens]:
+            return [Tokens(e.ids, e.offsets) for e in whole.encode_batch(texts, add_special_tokens=False)]
+
+        def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            return np.asarray(self.session.run(None, feed)[0])
+
+        max_tokens = self.tokenizer.truncation["max_length"] if self.tokenizer.truncation else 256
+        return Model(tokenize, run, framed[0], framed[1], int(max_tokens), self.dim)
+
     WINDOW = 4096  # texts tokenized at a time: a tokenizer Encoding costs kilobytes, so never all at once
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

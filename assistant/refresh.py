@@ -41,9 +41,9 @@ from .generation import (
 )
 from .index import complete, live_generation
 from .lexical import lexical_tokens
-from .progress import encode_with_progress
 from .text import content_words
 from .types import AssistantError, Chunk, Document, RefreshReport
+from .vectors import make_vectors
 
 
 @contextlib.contextmanager
@@ -70,7 +70,7 @@ def refresh_lock(settings: Settings, wait: bool = True) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def diff(old: Generation | None, documents: list[Document], model: str) -> RefreshReport:
+def diff(old: Generation | None, documents: list[Document], model: str, vectors: str = "two-pass") -> RefreshReport:
     """Which documents were added, changed, removed or kept, by fingerprint."""
     report = RefreshReport(first_build=old is None)
     before = {k: v.fingerprint for k, v in (old.documents if old else {}).items()}
@@ -85,6 +85,8 @@ def diff(old: Generation | None, documents: list[Document], model: str) -> Refre
     report.removed = sorted(k for k in before if k not in now_ids)
     if old and old.embed_model != model:
         report.reason = f"embedding model changed from {old.embed_model!r} to {model!r}"
+    elif old and old.vectors != vectors:
+        report.reason = f"the way vectors are made changed from {old.vectors} to {vectors}"
     return report
 
 
@@ -103,7 +105,7 @@ def build(
     embedder = embedder or Embedder.for_settings(settings)
     with refresh_lock(settings):
         old = live_generation(settings)
-        report = diff(old, documents, embedder.name)
+        report = diff(old, documents, embedder.name, settings.vectors)
         if old and report.nothing_changed and not force:
             if complete(settings, old):
                 report.unchanged = sorted(d.id for d in documents)
@@ -215,7 +217,13 @@ class _Build:
         """Chunk and sentence vectors the previous generation has for the same chunk ids,
         when it was made by this model and is intact (else nothing: everything is embedded)."""
         old, files = self.old, self.old_files
-        if not old or not files or old.embed_model != self.embedder.name or not complete(self.settings, old):
+        if (
+            not old
+            or not files
+            or old.embed_model != self.embedder.name
+            or old.vectors != self.settings.vectors
+            or not complete(self.settings, old)
+        ):
             return {}, {}
         try:
             c = self.stack.enter_context(store.opened(self.settings, store.local_store(self.settings, old)))
@@ -229,20 +237,15 @@ class _Build:
         return chunk_vectors, sentences
 
     def embed(self, fresh: list[Chunk], chunk_vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Vectors of the new chunks (into chunk_vectors) and of their sentences (returned).
-        One encode call for both keeps the batches full."""
+        """Vectors of the new chunks (into chunk_vectors) and of their sentences (returned),
+        made as Settings.vectors says (vectors.py)."""
         texts = [embedding_text(c) for c in fresh]
-        sentence_texts = [self.by_id[c.doc_id].text[s.start : s.end] for c in fresh for s in c.sentences]
-        encoded = encode_with_progress(
-            self.embedder.encode, texts + sentence_texts, f"Embedding {len(fresh):,} chunks and their sentences"
-        )
-        for c, vec in zip(fresh, encoded[: len(fresh)], strict=True):
-            chunk_vectors[c.id] = vec
+        sentences = [[self.by_id[c.doc_id].text[s.start : s.end] for s in c.sentences] for c in fresh]
+        made = make_vectors(self.embedder, self.settings.vectors, fresh, texts, sentences)
         out: dict[str, np.ndarray] = {}
-        cursor = len(fresh)
-        for c in fresh:
-            out[c.id] = encoded[cursor : cursor + len(c.sentences)]
-            cursor += len(c.sentences)
+        for c, (chunk_vector, sentence_vectors) in zip(fresh, made, strict=True):
+            chunk_vectors[c.id] = chunk_vector
+            out[c.id] = sentence_vectors
         return out
 
     def dimension(self, chunk_vectors: dict[str, np.ndarray]) -> int:
@@ -316,6 +319,7 @@ class _Build:
             dim=dim,
             built_at=now(),
             corpus=str(self.settings.corpus),
+            vectors=self.settings.vectors,
             documents={d.id: DocumentRecord(d.content_hash, fingerprint(d), per_doc[d.id]) for d in self.documents},
         )
         if self.settings.chroma_url:
@@ -356,7 +360,7 @@ def refresh(
     """
     t0 = time.perf_counter()
     embedder = embedder or Embedder.for_settings(settings)  # not loaded until something is embedded
-    stat = corpus_stat(settings.corpus, embedder.name)
+    stat = corpus_stat(settings.corpus, f"{embedder.name} ({settings.vectors} vectors)")
     if not force:
         with refresh_lock(settings):  # a refresh under way may be changing what is checked
             quick = unchanged_since_last(settings, stat, fetch)

@@ -1,0 +1,83 @@
+"""The three ways of making vectors (Settings.vectors): what each encodes, what the index
+records, and that changing the way re-embeds everything."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.generation import GenerationFiles
+from assistant.index import live_generation, open_index
+from assistant.refresh import refresh
+from tests.fakes import HashingEncoder
+
+FIXTURE = Path(__file__).parent / "fixtures" / "policies"
+
+
+class CountingEncoder(HashingEncoder):
+    """The hashing encoder, counting the texts it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return super().encode(texts)
+
+
+def _build(tmp_path: Path, how: str, encoder: HashingEncoder, home: str = "home") -> Settings:
+    if not (tmp_path / "corpus").exists():
+        shutil.copytree(FIXTURE, tmp_path / "corpus")
+    settings = Settings(home=tmp_path / home, corpus=tmp_path / "corpus", vectors=how)
+    refresh(settings, embedder=encoder, fetch=False)
+    return settings
+
+
+@pytest.mark.fast
+def test_pooled_encodes_each_sentence_once_and_no_chunk(tmp_path):
+    two, pooled = CountingEncoder(), CountingEncoder()
+    a = _build(tmp_path, "two-pass", two, "a")
+    b = _build(tmp_path, "pooled", pooled, "b")
+    index_a, index_b = open_index(a, two), open_index(b, pooled)
+    chunk_texts = {c.text for c in index_a.chunks}
+    assert chunk_texts & set(two.texts)  # two-pass encodes the chunks...
+    assert not chunk_texts & set(pooled.texts)  # ...pooled does not
+    assert len(pooled.texts) < len(two.texts)
+    # The sentence vectors, which pick the quoted sentence, are the same either way.
+    assert np.array_equal(
+        GenerationFiles(a.index_dir / index_a.generation.name).sentence_vectors(),
+        GenerationFiles(b.index_dir / index_b.generation.name).sentence_vectors(),
+    )
+    assert index_b.generation.vectors == "pooled" and index_a.generation.vectors == "two-pass"
+
+
+@pytest.mark.fast
+def test_changing_the_way_vectors_are_made_re_embeds_everything(tmp_path):
+    encoder = HashingEncoder()
+    settings = _build(tmp_path, "two-pass", encoder)
+    chunks = live_generation(settings).chunk_count  # type: ignore[union-attr]
+    again = refresh(settings.model_copy(update={"vectors": "pooled"}), embedder=encoder, fetch=False)
+    assert again.embedded_chunks == chunks
+    assert "from two-pass to pooled" in again.reason
+    assert live_generation(settings).vectors == "pooled"  # type: ignore[union-attr]
+    # Late chunking needs a model's token states: the hashing encoder has none, so two-pass
+    # vectors are made, and the index says what was asked for.
+    late = refresh(settings.model_copy(update={"vectors": "late"}), embedder=encoder, fetch=False)
+    assert late.embedded_chunks == chunks and live_generation(settings).vectors == "late"  # type: ignore[union-attr]
+    assert refresh(settings.model_copy(update={"vectors": "late"}), embedder=encoder, fetch=False).nothing_changed
+
+
+def test_late_vectors_with_the_real_model_index_and_answer(tmp_path, embedder):
+    settings = _build(tmp_path, "late", embedder)
+    index = open_index(settings, embedder)
+    assert index.generation.vectors == "late"
+    n_sentences = sum(len(c.sentences) for c in index.chunks)
+    assert index.sentence_vectors.shape == (n_sentences, embedder.dim)
+    norms = np.linalg.norm(index.sentence_vectors.astype(np.float32), axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-2)
