@@ -339,15 +339,13 @@ class ExtractiveAnswerer:
         """Say so when the documents do not speak of the asker's jurisdiction."""
         if not asker:
             return ""
-        if any(asker in p.chunk.jurisdictions for p in passages) or any(
-            asker in c.jurisdictions for c in self.index.chunks
-        ):
+        if any(asker in p.chunk.jurisdictions for p in passages) or asker in self.index.chunks.places():
             return ""
         place = jur.name(asker)
         other = [p for p in passages if jur.OTHER in p.chunk.jurisdictions]
         if other:
             return f"The documents do not mention {place} specifically; this is what they say for other countries:"
-        named = sorted({j for c in self.index.chunks for j in c.jurisdictions if j != jur.OTHER})
+        named = sorted(j for j in self.index.chunks.places() if j != jur.OTHER)
         covered = ", ".join(jur.name(j) for j in named) or "other places"
         return f"The documents do not cover {place}; this is what they say for {covered}:"
 

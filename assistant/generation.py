@@ -16,12 +16,14 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .chunk_table import ChunkColumns, ChunkTable
 from .files import write_json
 from .types import Chunk, Document
 
@@ -96,7 +98,7 @@ def fingerprint(doc: Document) -> str:
     return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
 
 
-def sentence_rows(chunks: list[Chunk] | list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+def sentence_rows(chunks: Sequence[Chunk] | list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     """Rows of each chunk's sentences in the sentence matrix (sentences stored in chunk order)."""
     rows: dict[str, tuple[int, int]] = {}
     row = 0
@@ -137,13 +139,18 @@ class GenerationFiles:
         return {d["id"]: Document.from_dict(d) for d in raw}
 
     def chunk_records(self) -> list[dict[str, Any]]:
-        return list(json.loads((self.path / "chunks.json").read_text("utf-8")))
+        """The chunks as Chunk.to_record() dicts (refresh compares them with the corpus)."""
+        return self._chunk_columns().records()
 
-    def chunks(self, documents: dict[str, Document]) -> list[Chunk]:
-        return [Chunk.from_record(r, documents[r["doc_id"]].text) for r in self.chunk_records()]
+    def chunks(self, documents: dict[str, Document]) -> ChunkTable:
+        return ChunkTable(self._chunk_columns(), documents)
+
+    def _chunk_columns(self) -> ChunkColumns:
+        return ChunkColumns.from_json(json.loads((self.path / "chunks.json").read_text("utf-8")))
 
     def sentence_vectors(self) -> np.ndarray:
-        return np.load(self.path / "sentences.npy")
+        """Memory-mapped: an answer reads only the rows of the chunks it retrieved."""
+        return np.load(self.path / "sentences.npy", mmap_mode="r")
 
     def vocabulary(self) -> Vocabulary:
         meta = json.loads((self.path / "vocabulary.json").read_text("utf-8"))
@@ -156,7 +163,7 @@ class GenerationFiles:
         write_json(self.path / "documents.json", [d.to_dict() for d in documents])
 
     def write_chunks(self, chunks: list[Chunk]) -> None:
-        write_json(self.path / "chunks.json", [c.to_record() for c in chunks])
+        write_json(self.path / "chunks.json", ChunkColumns.of(chunks).to_json())
 
     def write_sentence_vectors(self, matrix: np.ndarray) -> None:
         np.save(self.path / "sentences.npy", matrix)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import store
+from .chunk_table import ChunkTable
 from .config import Settings
 from .embedder import Embedder, TextEncoder
-from .generation import STATE, Generation, GenerationFiles, Vocabulary, sentence_rows
+from .generation import STATE, Generation, GenerationFiles, Vocabulary
 from .lexical import lexical_tokens
 from .types import AssistantError, Chunk, Document, Filters
 
@@ -56,8 +57,8 @@ class Index:
 
     generation: Generation
     documents: dict[str, Document]
-    chunks: list[Chunk]
-    sentence_vectors: np.ndarray  # row i = the i-th sentence in chunk order
+    chunks: ChunkTable  # made into Chunks as they are used
+    sentence_vectors: np.ndarray  # row i = the i-th sentence in chunk order (memory-mapped)
     bm25: bm25s.BM25
     collection: Any  # the Chroma collection of chunk vectors
     embedder: TextEncoder
@@ -68,8 +69,8 @@ class Index:
     stems: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        self.position = {c.id: i for i, c in enumerate(self.chunks)}
-        self.sentence_rows = sentence_rows(self.chunks)
+        self.position = {cid: i for i, cid in enumerate(self.chunks.ids)}
+        self.sentence_rows = self.chunks.sentence_rows()
         self.stems = frozenset(self.vocabulary.document_frequency)
 
     def uses(self, word: str) -> bool:
@@ -117,7 +118,13 @@ class Index:
             return []
         mask = None
         if filters and not filters.empty:
-            mask = np.array([filters.allows(c, self.documents[c.doc_id]) for c in self.chunks], dtype=np.float32)
+            mask = np.array(
+                [
+                    filters.allows_places(self.chunks.jurisdictions(i), self.documents[doc_id])
+                    for i, doc_id in enumerate(self.chunks.doc_ids)
+                ],
+                dtype=np.float32,
+            )
         ids, scores = self.bm25.retrieve([tokens], k=n, show_progress=False, weight_mask=mask, n_threads=1)
         return [(self.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 

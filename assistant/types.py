@@ -192,9 +192,13 @@ class Filters:
         return (not self.sources or doc.id in self.sources) and (not self.as_of or dated_by(doc.published, self.as_of))
 
     def allows(self, chunk: Chunk, doc: Document) -> bool:
+        return self.allows_places(chunk.jurisdictions, doc)
+
+    def allows_places(self, chunk_places: tuple[str, ...], doc: Document) -> bool:
+        """`allows` for a chunk that speaks of `chunk_places`."""
         if not self.allows_document(doc):
             return False
-        return applies(chunk.jurisdictions, doc.jurisdictions, self.jurisdiction)
+        return applies(chunk_places, doc.jurisdictions, self.jurisdiction)
 
 
 @dataclass

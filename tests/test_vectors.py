@@ -3,6 +3,7 @@ records, and that changing the way re-embeds everything."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,3 +82,45 @@ def test_late_vectors_with_the_real_model_index_and_answer(tmp_path, embedder):
     assert index.sentence_vectors.shape == (n_sentences, embedder.dim)
     norms = np.linalg.norm(index.sentence_vectors.astype(np.float32), axis=1)
     assert np.allclose(norms, 1.0, atol=1e-2)
+
+
+@pytest.mark.fast
+def test_an_open_index_reads_only_what_an_answer_uses(tmp_path):
+    """Chunks become objects when used and sentence vectors are memory-mapped, so a cold
+    start does not read the whole corpus's tables."""
+    from assistant.types import Filters
+
+    encoder = HashingEncoder()
+    settings = _build(tmp_path, "two-pass", encoder)
+    index = open_index(settings, encoder)
+
+    def made() -> int:
+        return sum(c is not None for c in index.chunks._made)
+
+    assert isinstance(index.sentence_vectors, np.memmap)
+    assert made() == 0 and len(index.chunks) > 3
+    hits = index.dense_search(encoder.encode(["account deletion"])[0], 2)
+    assert len(hits) == 2 and made() == 2
+    # A jurisdiction filter is decided from the stored records, without making every chunk.
+    index.lexical_search("deletion account", 1, Filters(jurisdiction="EU"))
+    assert made() <= 3
+    assert [c.id for c in index.chunks] == index.chunks.ids
+
+
+@pytest.mark.fast
+def test_chunks_stored_as_columns_read_back_as_written_and_old_records_still_read(tmp_path):
+    from assistant.chunk_table import ChunkColumns, ChunkTable
+    from assistant.types import Chunk, Document, Sentence
+
+    doc = Document(id="d", title="T", text="Alpha one. Beta two. Gamma three.")
+    chunks = [
+        Chunk("d#1", "d", "Alpha one. Beta two.", 0, 20, "S", ("EU",), (Sentence(0, 10), Sentence(11, 20))),
+        Chunk("d#2", "d", "Gamma three.", 21, 33, "", (), (Sentence(21, 33),)),
+    ]
+    columns = ChunkColumns.of(chunks)
+    table = ChunkTable(ChunkColumns.from_json(json.loads(json.dumps(columns.to_json()))), {"d": doc})
+    assert list(table) == chunks
+    assert table.sentence_rows() == {"d#1": (0, 2), "d#2": (2, 3)}
+    old = [c.to_record() for c in chunks]  # the format before the columns
+    assert ChunkColumns.from_json(old).records() == old
+    assert list(ChunkTable(ChunkColumns.from_json(old), {"d": doc})) == chunks
