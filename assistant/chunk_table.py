@@ -74,12 +74,12 @@ class ChunkColumns:
             for i in range(len(self.ids))
         ]
 
-    def first_sentences(self) -> np.ndarray:
+    def first_sentences(self) -> list[int]:
         """Index of each chunk's first sentence among all sentences (one more at the end)."""
-        return np.concatenate([[0], np.cumsum(np.asarray(self.sentence_counts, dtype=np.int64))])
+        return [0, *np.cumsum(np.asarray(self.sentence_counts, dtype=np.int64)).tolist()]
 
-    def sentences_of(self, i: int, first: np.ndarray) -> list[list[int]]:
-        a, b = int(first[i]), int(first[i + 1])
+    def sentences_of(self, i: int, first: Sequence[int]) -> list[list[int]]:
+        a, b = first[i], first[i + 1]
         bounds = self.sentence_bounds[2 * a : 2 * b]
         return [[bounds[k], bounds[k + 1]] for k in range(0, len(bounds), 2)]
 
@@ -139,7 +139,6 @@ class ChunkTable(Sequence[Chunk]):
             self._places = frozenset(j for js in self.columns.jurisdictions for j in js)
         return self._places
 
-    def sentence_rows(self) -> dict[str, tuple[int, int]]:
-        """Rows of each chunk's sentences in the sentence matrix (see generation.sentence_rows)."""
-        first = self._first.tolist()
-        return {cid: (first[i], first[i + 1]) for i, cid in enumerate(self.columns.ids)}
+    def sentence_span(self, i: int) -> tuple[int, int]:
+        """Rows of chunk i's sentences in the sentence matrix (see generation.sentence_rows)."""
+        return self._first[i], self._first[i + 1]

@@ -65,12 +65,10 @@ class Index:
     vocabulary: Vocabulary
     client: Any = None  # the Chroma client behind `collection`; see close()
     position: dict[str, int] = field(default_factory=dict)
-    sentence_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
     stems: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.position = {cid: i for i, cid in enumerate(self.chunks.ids)}
-        self.sentence_rows = self.chunks.sentence_rows()
         self.stems = frozenset(self.vocabulary.document_frequency)
 
     def uses(self, word: str) -> bool:
@@ -129,7 +127,7 @@ class Index:
         return [(self.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
     def sentences_of(self, chunk: Chunk) -> np.ndarray:
-        a, b = self.sentence_rows[chunk.id]
+        a, b = self.chunks.sentence_span(self.position[chunk.id])
         return self.sentence_vectors[a:b]
 
 
