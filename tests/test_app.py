@@ -125,6 +125,10 @@ def test_auth_is_enforced_on_the_api(fresh, embedder):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "config", timeout=10)
         assert refused.value.code in (401, 403)
+        # /ready, for load balancers, says only whether the server can answer: no login needed
+        with urllib.request.urlopen(url + "ready", timeout=10) as response:
+            body = json.loads(response.read())
+        assert body["ready"] is True and body["generation"].startswith("g")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
