@@ -31,7 +31,7 @@ from .app_render import (
 )
 from .chat import Conversation
 from .config import Settings
-from .dating import check_as_of
+from .dating import check_as_of, display
 from .feedback import FeedbackLog
 from .generate import GenerativeAnswerer, LLMClient, choose
 from .live import LiveAnswerer
@@ -123,7 +123,7 @@ def build_app(
             + (" (detected; change it in the menu)" if answer.jurisdiction and not fixed else "")
             if answer.jurisdiction
             else "Answering for: no particular place"
-        )
+        ) + (f"; from the documents dated up to **{display(filters.as_of)}**" if filters.as_of else "")
         yield history, new_state, "", render_sources(answer, turn, answerer), status
 
     def on_like(state: dict[str, Any], data: gr.LikeData) -> None:

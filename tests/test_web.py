@@ -135,6 +135,7 @@ def test_as_of_a_date_answers_from_the_documents_dated_by_then(web, browser):
     page.wait_for_selector("#sources .src-card")
     second = page.locator("#chat [data-testid='bot']").nth(1)
     assert "CNET" not in second.inner_text() and second.locator("a.cite").count() >= 1
+    assert "dated up to 1 June 2024" in page.locator("#status").inner_text()
     page.locator("#asof input").fill("June")
     ask(page, question)
     _reply_includes(page, 3, "is not a date")
