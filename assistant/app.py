@@ -278,6 +278,18 @@ class Readiness:
         return JSONResponse({"ready": True, "generation": generation})
 
 
+def _check_port(host: str, port: int) -> None:
+    """A one-line error, before anything is loaded, when the address cannot be listened on."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise AssistantError(
+            f"cannot listen on {host}:{port} ({os.strerror(exc.errno) if exc.errno else exc}); "
+            "is another server using it? choose another --port"
+        ) from None
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
@@ -312,6 +324,7 @@ def serve(
         )
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     choose(settings, answerer)  # --answerer llm without a server: a one-line error before loading anything
+    _check_port(host, port)
     import uvicorn
     from fastapi import FastAPI
 

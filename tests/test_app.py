@@ -104,6 +104,24 @@ def test_remote_bind_is_refused_without_auth(fresh):
     assert "refusing to serve on 0.0.0.0 without ASSISTANT_AUTH" in result.stderr
 
 
+def test_a_port_in_use_gets_a_one_line_error(fresh):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=server_env(fresh),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "is another server using it? choose another --port"
+    )
+
+
 def test_auth_is_enforced_on_the_api(fresh, embedder):
     from gradio_client import Client
 
