@@ -59,20 +59,10 @@ class ChunkColumns:
             )
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
-    def records(self) -> list[dict[str, Any]]:
+    def sentence_rows(self) -> dict[str, tuple[int, int]]:
+        """Rows of each chunk's sentences in the sentence matrix (sentences are stored in chunk order)."""
         first = self.first_sentences()
-        return [
-            {
-                "id": self.ids[i],
-                "doc_id": self.doc_ids[i],
-                "start": self.starts[i],
-                "end": self.ends[i],
-                "section": self.sections[i],
-                "jurisdictions": list(self.jurisdictions[i]),
-                "sentences": self.sentences_of(i, first),
-            }
-            for i in range(len(self.ids))
-        ]
+        return {cid: (first[i], first[i + 1]) for i, cid in enumerate(self.ids)}
 
     def first_sentences(self) -> list[int]:
         """Index of each chunk's first sentence among all sentences (one more at the end)."""
@@ -140,5 +130,5 @@ class ChunkTable(Sequence[Chunk]):
         return self._places
 
     def sentence_span(self, i: int) -> tuple[int, int]:
-        """Rows of chunk i's sentences in the sentence matrix (see generation.sentence_rows)."""
+        """Rows of chunk i's sentences in the sentence matrix (see ChunkColumns.sentence_rows)."""
         return self._first[i], self._first[i + 1]

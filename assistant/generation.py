@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,17 +97,6 @@ def fingerprint(doc: Document) -> str:
     return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
 
 
-def sentence_rows(chunks: Sequence[Chunk] | list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """Rows of each chunk's sentences in the sentence matrix (sentences stored in chunk order)."""
-    rows: dict[str, tuple[int, int]] = {}
-    row = 0
-    for c in chunks:
-        cid, n = (c.id, len(c.sentences)) if isinstance(c, Chunk) else (c["id"], len(c["sentences"]))
-        rows[cid] = (row, row + n)
-        row += n
-    return rows
-
-
 @dataclass(frozen=True)
 class Vocabulary:
     """The corpus's content words with their vectors, and lexical document frequencies."""
@@ -138,14 +126,10 @@ class GenerationFiles:
         raw = json.loads((self.path / "documents.json").read_text("utf-8"))
         return {d["id"]: Document.from_dict(d) for d in raw}
 
-    def chunk_records(self) -> list[dict[str, Any]]:
-        """The chunks as Chunk.to_record() dicts (refresh compares them with the corpus)."""
-        return self._chunk_columns().records()
-
     def chunks(self, documents: dict[str, Document]) -> ChunkTable:
-        return ChunkTable(self._chunk_columns(), documents)
+        return ChunkTable(self.chunk_columns(), documents)
 
-    def _chunk_columns(self) -> ChunkColumns:
+    def chunk_columns(self) -> ChunkColumns:
         return ChunkColumns.from_json(json.loads((self.path / "chunks.json").read_text("utf-8")))
 
     def sentence_vectors(self) -> np.ndarray:

@@ -37,7 +37,6 @@ from .generation import (
     fingerprint,
     now,
     remove_generations,
-    sentence_rows,
 )
 from .index import complete, live_generation
 from .lexical import lexical_tokens
@@ -198,13 +197,13 @@ class _Build:
             return {}, {}
         try:
             old_docs = self.old_files.documents()
-            old_chunks = self.old_files.chunk_records()
-        except (OSError, ValueError):
+            old = self.old_files.chunk_columns()
+        except (OSError, ValueError, KeyError):
             return {}, {}
         before: dict[str, dict[str, str]] = {d: {} for d in changed}
-        for r in old_chunks:
-            if r["doc_id"] in changed:
-                before[r["doc_id"]][r["id"]] = old_docs[r["doc_id"]].text[r["start"] : r["end"]]
+        for cid, doc_id, start, end in zip(old.ids, old.doc_ids, old.starts, old.ends, strict=True):
+            if doc_id in changed:
+                before[doc_id][cid] = old_docs[doc_id].text[start:end]
         after: dict[str, dict[str, str]] = {d: {} for d in changed}
         for c in chunks:
             if c.doc_id in changed:
@@ -227,7 +226,7 @@ class _Build:
             return {}, {}
         try:
             c = self.stack.enter_context(store.opened(self.settings, store.local_store(self.settings, old)))
-            rows = sentence_rows(files.chunk_records())
+            rows = files.chunk_columns().sentence_rows()
             vectors = files.sentence_vectors()
             wanted = [x.id for x in chunks if x.id in rows]
             chunk_vectors = store.chunk_vectors(c.get_collection(old.collection), wanted)
@@ -255,7 +254,7 @@ class _Build:
     def sentence_matrix(
         chunks: list[Chunk], fresh: dict[str, np.ndarray], old: dict[str, np.ndarray], dim: int
     ) -> np.ndarray:
-        """Every sentence vector in chunk order (see generation.sentence_rows), as float16."""
+        """Every sentence vector in chunk order (see ChunkColumns.sentence_rows), as float16."""
         blocks = [fresh[c.id] if c.id in fresh else old[c.id] for c in chunks]
         return (np.concatenate(blocks) if blocks else np.zeros((0, dim))).astype(np.float16)
 
