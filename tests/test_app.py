@@ -91,15 +91,20 @@ def test_no_machine_file_is_served(web):
             assert exc.code in (403, 404, 405), path
 
 
-def test_remote_bind_is_refused_without_auth(fresh):
-    result = subprocess.run(
-        [sys.executable, "-m", "assistant", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+def _serve_fails(settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """`assistant serve` that is expected to stop at once with an error."""
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", "serve", *args],
         cwd=ROOT,
-        env=server_env(fresh),
+        env=server_env(settings),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_remote_bind_is_refused_without_auth(fresh):
+    result = _serve_fails(fresh, "--host", "0.0.0.0", "--port", str(free_port()))
     assert result.returncode == 1
     assert "refusing to serve on 0.0.0.0 without ASSISTANT_AUTH" in result.stderr
 
@@ -107,14 +112,7 @@ def test_remote_bind_is_refused_without_auth(fresh):
 def test_a_port_in_use_gets_a_one_line_error(fresh):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=server_env(fresh),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = _serve_fails(fresh, "--port", str(port))
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"error: cannot listen on 127.0.0.1:{port} (Address already in use); "
