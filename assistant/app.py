@@ -258,8 +258,10 @@ class Readiness:
         self.failure = ""
 
     def warm_up(self) -> None:
+        """One answer to load and exercise everything a question needs."""
         try:
-            self.live.get().answer("How can I object?")
+            self.live.get().answer("What do these documents say?")
+            self.failure = ""
         except Exception as exc:  # reported by /ready; the chat itself says what went wrong per question
             self.failure = f"warm-up answer failed: {exc}"
         self.warm.set()
@@ -269,6 +271,8 @@ class Readiness:
 
         if not self.warm.is_set():
             return JSONResponse({"ready": False, "reason": "warming up"}, status_code=503)
+        if self.failure:
+            self.warm_up()  # again: a refresh may have mended what failed
         if self.failure:
             return JSONResponse({"ready": False, "reason": self.failure}, status_code=503)
         try:
@@ -332,7 +336,7 @@ def serve(
     demo = build_app(live, admin=admin, answerer=answerer)
     demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     readiness = Readiness(live)
-    server = FastAPI()
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)  # Gradio's own API page stays
     server.add_api_route("/ready", readiness.response, methods=["GET"])
     app = gr.mount_gradio_app(
         server,

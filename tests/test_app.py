@@ -65,6 +65,10 @@ def test_ready_endpoint_says_the_server_can_answer(web):
     with urllib.request.urlopen(url + "ready", timeout=10) as response:
         body = json.loads(response.read())
     assert response.status == 200 and body["ready"] is True and body["generation"]
+    for path in ("docs", "redoc"):  # the app around Gradio adds no pages of its own beyond /ready
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(url + path, timeout=10)
+        assert missing.value.code == 404, path
 
 
 def test_chosen_jurisdiction_is_used_and_uncovered_places_are_said(web):
