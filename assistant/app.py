@@ -24,13 +24,14 @@ from .app_render import (
     esc,
     md_text,
     message_pieces,
+    render_changed_answers,
     render_corpus,
     render_message,
     render_partial,
     render_sources,
 )
 from .chat import Conversation
-from .config import Settings
+from .config import REFRESH_QUESTIONS, Settings
 from .dating import check_as_of, display
 from .feedback import FeedbackLog
 from .generate import GenerativeAnswerer, LLMClient, choose
@@ -151,10 +152,13 @@ def build_app(
         return [], {"topic": None, "jurisdiction": None, "answers": []}, render_sources(None, 0, live.get()), ""
 
     def run_refresh() -> tuple[str, str]:
+        from .index import live_generation
         from .refresh import refresh
 
+        embedder = live.get().index.embedder
+        before = live_generation(settings)
         try:
-            report = refresh(settings, embedder=live.get().index.embedder)
+            report = refresh(settings, embedder=embedder)
         except AssistantError as exc:
             return f"Refresh failed: {esc(str(exc))}", render_corpus(live.get())
         failed = "".join(f"<br>failed: {esc(i)}: {esc(r)}" for i, r in report.failed.items())
@@ -164,7 +168,10 @@ def build_app(
             else f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed; "
             f"{report.embedded_chunks} chunks embedded."
         )
-        return summary + failed, render_corpus(live.get())
+        meaning = ""
+        if before is not None and report.generation != before.name and REFRESH_QUESTIONS.exists():
+            meaning = render_changed_answers(settings, before, REFRESH_QUESTIONS, embedder)
+        return summary + failed + meaning, render_corpus(live.get())
 
     with gr.Blocks(title="Policy assistant", fill_height=False) as demo:
         gr.Markdown(

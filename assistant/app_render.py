@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import jurisdiction as jur
 from .answer import ExtractiveAnswerer
-from .types import Answer, Citation
+from .types import Answer, AssistantError, Citation
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .embedder import TextEncoder
+    from .generation import Generation
 
 CSS = """
 .gradio-container {max-width: 1280px !important; margin: 0 auto;}
@@ -188,3 +194,21 @@ def render_corpus(answerer: ExtractiveAnswerer) -> str:
 
 
 # complexity: the Gradio page declared in one place, top to bottom as it is shown
+
+
+def render_changed_answers(settings: Settings, before: Generation, questions: Path, embedder: TextEncoder) -> str:
+    """After the refresh button: the questions of `questions` whose cited answer changed,
+    as `assistant refresh` lists them (evaluation.changed_answers)."""
+    from .evaluation import changed_answers
+
+    try:
+        changed = changed_answers(settings, before, questions, embedder)
+    except AssistantError as exc:
+        return f"<br>Answers before and after could not be compared: {esc(str(exc))}"
+    if not changed:
+        return f"<br>No answer to the questions in {esc(str(questions))} changed."
+    items = "".join(
+        f"<li>the answer to “{esc(c.question)}” is now {esc(c.after)}<br><i>it was {esc(c.before)}</i></li>"
+        for c in changed
+    )
+    return f"<br>Answers that changed ({len(changed)} of the questions in {esc(str(questions))}):<ul>{items}</ul>"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from .config import ANSWERERS, BACKENDS, RETRIEVERS, Settings
+from .config import ANSWERERS, BACKENDS, REFRESH_QUESTIONS, RETRIEVERS, Settings
 from .manifest import KINDS
 from .types import Answer, AssistantError, Filters
 
@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--questions",
         type=Path,
-        default=Path("evals/questions.jsonl"),
+        default=REFRESH_QUESTIONS,
         help="eval questions to re-check: those whose sources changed, and those whose cited answer changed",
     )
     p.set_defaults(func=cmd_refresh)

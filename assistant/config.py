@@ -18,6 +18,9 @@ BACKENDS: tuple[str, ...] = get_args(Backend)
 DEFAULT_BACKEND: Backend = "onnx"
 # How passages are searched (retrieve.make_retriever) and who writes the answer (generate.choose).
 RETRIEVERS = ("hybrid", "dense", "bm25")
+# The eval questions a refresh asks of the old and the new index to say what changed in
+# meaning (`refresh --questions`, and the web chat's refresh button); relative to where it runs.
+REFRESH_QUESTIONS = Path("evals/questions.jsonl")
 ANSWERERS = ("extractive", "llm")
 
 

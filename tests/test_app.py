@@ -215,6 +215,13 @@ def test_admin_refresh_button_refreshes_and_the_chat_answers_from_new_text(fresh
         assert note.startswith("1 added") and "Zeta policy" in corpus_html
         answer = client.predict("How do Zeta users object?", "", "", api_name="/ask")
         assert any(c["doc_id"] == "zeta" for c in answer["citations"])
+        # A changed sentence: the note lists the eval questions whose cited answer changed, and to what.
+        cnet = next(p for p in (fresh.corpus / "docs").iterdir() if "At the moment, no." in p.read_text("utf-8"))
+        cnet.write_text(cnet.read_text("utf-8").replace("At the moment, no.", "At the moment, yes."), "utf-8")
+        note, _corpus = client.predict(api_name="/refresh")
+        assert note.startswith("0 added, 1 changed") and "Answers that changed (" in note
+        assert "Can I opt out from the US?" in note and "is now “At the moment, yes." in note
+        assert "it was “At the moment, no." in note
     finally:
         proc.terminate()
         proc.wait(timeout=30)
