@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .config import DEFAULT_BACKEND, PACKAGED_MODEL, Settings, check_backend
+from .late_chunking import Model as LateModel
 from .types import AssistantError
 
 
@@ -111,7 +112,7 @@ class Embedder:
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
 
-    def late_model(self) -> Any:
+    def late_model(self) -> LateModel | None:
         """The model for late_chunking.encode_late, or None when its pooling does not allow it."""
         model = self._load()
         if self.backend != "torch":
@@ -136,11 +137,11 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _torch_late_model(model: Any) -> Any:
+def _torch_late_model(model: Any) -> LateModel | None:
     """A sentence-transformers model (transformer + mean pooling) for late_chunking."""
     import torch
 
-    from .late_chunking import Model, Tokens
+    from .late_chunking import Tokens
 
     pooling = model[1] if len(model) > 1 else None
     config = pooling.get_config_dict() if pooling is not None and hasattr(pooling, "get_config_dict") else {}
@@ -162,4 +163,6 @@ def _torch_late_model(model: Any) -> Any:
             states = transformer(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
         return np.asarray(states.last_hidden_state.numpy())
 
-    return Model(tokenize, run, framed[0], framed[-1], int(model.max_seq_length), int(transformer.config.hidden_size))
+    return LateModel(
+        tokenize, run, framed[0], framed[-1], int(model.max_seq_length), int(transformer.config.hidden_size)
+    )

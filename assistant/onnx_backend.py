@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .late_chunking import Model as LateModel
 from .types import AssistantError
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -141,11 +142,11 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(path / "model.onnx"), options, providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
-    def late_model(self) -> Any:
+    def late_model(self) -> LateModel | None:
         """The model as late_chunking needs it (None for CLS pooling: a sentence has no CLS token)."""
         from tokenizers import Tokenizer
 
-        from .late_chunking import Model, Tokens
+        from .late_chunking import Tokens
 
         if self.mode != "mean":
             return None
@@ -164,7 +165,7 @@ class OnnxEncoder:
             return np.asarray(self.session.run(None, feed)[0])
 
         max_tokens = self.tokenizer.truncation["max_length"] if self.tokenizer.truncation else 256
-        return Model(tokenize, run, framed[0], framed[1], int(max_tokens), self.dim)
+        return LateModel(tokenize, run, framed[0], framed[1], int(max_tokens), self.dim)
 
     WINDOW = 4096  # texts tokenized at a time: a tokenizer Encoding costs kilobytes, so never all at once
 
