@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install install-dev install-llm run serve refresh test test-llm load bench bench-100k audit eval eval-policyqa lint-evidence calibrate lint format clean
+.PHONY: install install-dev install-llm run serve refresh test test-llm load bench bench-100k audit eval eval-policyqa lint-evidence fit calibrate lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -78,7 +78,10 @@ lint-evidence: install ## which corpus sentences each evidence string matches; f
 	$(PY) evals/policyqa.py convert
 	$(VENV)/bin/assistant eval --all --lint-evidence
 
-calibrate: install    ## refit the abstention rule on the dev set (writes ASSISTANT_HOME/calibration.json)
+fit: install          ## fit the sentence scorer and the decision to answer on the fit sets (assistant/scorer.json); prints out-of-fold figures
+	$(PY) evals/fit.py
+
+calibrate: install    ## refit the abstention threshold on the dev set (writes ASSISTANT_HOME/calibration.json)
 	$(VENV)/bin/assistant eval --questions evals/dev.jsonl --calibrate
 
 lint: install-dev

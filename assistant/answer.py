@@ -26,11 +26,10 @@ from .embedder import TextEncoder
 from .evidence import Candidate, group_by_passage, quotes, with_followers
 from .index import Index, open_index
 from .index import exists as index_exists
-from .lexical import lexical_tokens
-from .question import HOWTO_Q, PROCEDURE, answer_type, clean_question, missing_answer_type, split_parts
-from .retrieve import QueryEncoder, Retriever, jurisdiction_weight, make_retriever
+from .question import clean_question, missing_answer_type, split_parts
+from .retrieve import QueryEncoder, Retriever, make_retriever
+from .scoring import FEATURES, Decision, Found, candidate_features, decision, fitted
 from .spelling import correct
-from .text import looks_like_instruction
 from .types import Answer, AssistantError, Filters, Passage
 
 if TYPE_CHECKING:
@@ -38,11 +37,6 @@ if TYPE_CHECKING:
 
 MAX_EVIDENCE = 2  # distinct evidence sentences chosen (tuned on evals/dev.jsonl: more lowers precision)
 CANDIDATE_PASSAGES = 8
-# relevance = W_SENTENCE*cos(question, sentence) + W_PASSAGE*cos(question, passage) + W_TERMS*term overlap
-# (weights tuned on evals/dev.jsonl)
-W_SENTENCE, W_PASSAGE, W_TERMS = 0.6, 0.2, 0.2
-PROCEDURE_BONUS = 0.1  # a how-to question favours sentences that describe steps
-ANSWER_TYPE_BONUS = 0.1  # a when / how-many question favours sentences with a date / a figure
 KEEP_RATIO = 0.8  # further sentences must score at least this share of the best one
 REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 
@@ -105,14 +99,32 @@ class ExtractiveAnswerer:
         retriever: Retriever | None = None,
         encoder: QueryEncoder | None = None,
         threshold: float | None = None,
-        coverage_weight: float | None = None,
+        scorer: Callable[[np.ndarray], np.ndarray] | None = None,
+        decide: Decision | None = None,
     ) -> None:
         self.index = index
         self.settings = settings
         self.encode = encoder or QueryEncoder(index)
         self.retriever = retriever or make_retriever(index, encoder=self.encode)
-        self.threshold = settings.abstain_threshold if threshold is None else threshold
-        self.coverage_weight = settings.coverage_weight if coverage_weight is None else coverage_weight
+        self.scorer: Callable[[np.ndarray], np.ndarray] = scorer or fitted()
+        self._decide = decide
+        self._threshold = settings.abstain_threshold if threshold is None else threshold
+
+    @property
+    def decide(self) -> Decision:
+        """P(the documents answer the question), fitted (read when first needed)."""
+        if self._decide is None:
+            self._decide = decision()
+        return self._decide
+
+    @property
+    def threshold(self) -> float:
+        """Answer at or above this P(the documents answer): calibrated, else the fitted one."""
+        return self.decide.threshold if self._threshold is None else self._threshold
+
+    @threshold.setter
+    def threshold(self, value: float | None) -> None:
+        self._threshold = value
 
     # ------------------------------------------------------------ public
 
@@ -137,12 +149,7 @@ class ExtractiveAnswerer:
         question = clean_question(question, self.settings.max_question_chars)
         fixed = self.search_text(question)
         query = self.search_text(query) if query else fixed
-        filters = filters or Filters()
-        unknown = [src for src in filters.sources if src not in self.index.documents]
-        if unknown:
-            known = ", ".join(sorted(self.index.documents))
-            raise AssistantError(f"unknown source {', '.join(map(repr, unknown))}; the index has: {known}")
-        filters = self._as_of(filters)
+        filters = self._as_of(filters or Filters())
         asker = filters.jurisdiction or asker or jur.for_question(question, self.index.uses)
         k = top_k or self.settings.top_k
         passages = self.retriever.retrieve(query, max(k, CANDIDATE_PASSAGES), filters, asker=asker)
@@ -151,21 +158,32 @@ class ExtractiveAnswerer:
         shown = tuple(passages[:k])
         timings = {"retrieve_ms": (t1 - t0) * 1000}
 
-        reason = self._abstain_reason(fixed, candidates, uncovered_share(self.index, self.encode, fixed))
-        chosen = self._select(candidates) if reason is None else []
+        uncovered = uncovered_share(self.index, self.encode, fixed)
+        confidence = self._confidence(candidates, uncovered)
+        reason = self._abstain_reason(fixed, candidates, uncovered)
+        chosen = self._select(_unseen(candidates, filters.seen)) if reason is None else []
         chosen = self._with_parts(fixed, chosen, filters, asker)
         if not chosen:
             timings["answer_ms"] = (time.perf_counter() - t1) * 1000
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
             text = ABSTAIN_TEXT + (f" {reason}" if reason else "")
-            return Answer(question, text, (), shown, True, asker, timings)
+            return Answer(question, text, (), shown, True, asker, timings, confidence=confidence)
 
         notice = self._coverage_notice(asker, passages)
         composed = compose(quotes(chosen), self.index.documents, notice)
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return Answer(
-            question, composed.text, composed.citations, shown, False, asker, timings, notice, earlier=composed.earlier
+            question,
+            composed.text,
+            composed.citations,
+            shown,
+            False,
+            asker,
+            timings,
+            notice,
+            earlier=composed.earlier,
+            confidence=confidence,
         )
 
     def stream(
@@ -186,10 +204,10 @@ class ExtractiveAnswerer:
 
         return ClaimChecker.calibrated(self.index, self.encode, self.settings)
 
-    def evidence_score(self, question: str, filters: Filters | None = None) -> tuple[float, float, bool]:
-        """(best sentence relevance, uncovered share, whether a rule other than the score abstains).
+    def evidence_score(self, question: str, filters: Filters | None = None) -> tuple[float, bool]:
+        """(P(the documents answer), whether a rule other than that probability abstains).
 
-        What the abstention threshold and coverage weight are calibrated on.
+        What the abstention threshold is calibrated on.
         """
         question = clean_question(question, self.settings.max_question_chars)
         filters = filters or Filters()
@@ -197,14 +215,13 @@ class ExtractiveAnswerer:
         query = self.search_text(question)
         passages = self.retriever.retrieve(query, CANDIDATE_PASSAGES, filters, asker=asker)
         candidates = self.candidates(query, passages, asker)
-        best = max((c.relevance for c in candidates), default=0.0)
-        saved = self.threshold
-        self.threshold = -1e9
+        saved = self._threshold
+        self._threshold = -1e9
         try:
             other = bool(self._abstain_reason(query, candidates, 0.0))
         finally:
-            self.threshold = saved
-        return best, uncovered_share(self.index, self.encode, query), other
+            self._threshold = saved
+        return self._confidence(candidates, uncovered_share(self.index, self.encode, query)), other
 
     def search_text(self, text: str) -> str:
         """What to search with: typos corrected toward the documents' words ("usin" -> "using")
@@ -213,75 +230,48 @@ class ExtractiveAnswerer:
 
     # ------------------------------------------------------------ steps
 
-    # complexity: the hand-set sentence score, kept until the fitted scorer replaces it (issue: answers that hold)
     def candidates(self, query: str, passages: list[Passage], asker: str | None) -> list[Candidate]:
-        """Every sentence of the candidate passages, scored against the query."""
-        qvec = self.encode(query)
-        # Places are matched by jurisdiction weighting, not as terms ("EU" vs "European").
-        qterms = set(lexical_tokens(jur.strip_places(query, self.index.uses)))
-        howto = bool(HOWTO_Q.search(query))
-        # A question that names several places ("EU users but not US users") is about all of them.
-        named = jur.named_places(jur.detect(query))
-        askers: tuple[str | None, ...] = named if len(named) > 1 else (asker,)
-        wants = answer_type(query)
-        out: list[Candidate] = []
-        for p in passages:
-            chunk = p.chunk
-            doc = self.index.documents[chunk.doc_id]
-            vectors = self.index.sentences_of(chunk).astype(np.float32)
-            if not len(vectors):
-                continue
-            sims = vectors @ qvec
-            passage_sim = float(p.dense) if p.dense is not None else float(np.max(sims))
-            heading = (
-                chunk.section
-                if chunk.section.endswith("?") and chunk.text.lstrip("# ").startswith(chunk.section)
-                else ""
-            )
-            heading_places = tuple(jur.detect(chunk.section))
-            for i, sent in enumerate(chunk.sentences):
-                text = doc.text[sent.start : sent.end]
-                if looks_like_instruction(text):
-                    continue  # addressed to an assistant, not to a reader: never evidence
-                rel = self._relevance(float(sims[i]), passage_sim, qterms, text)
-                if i == 0 and heading:
-                    # The first sentence under a question heading answers that heading.
-                    rel = max(rel, self._relevance(float(self.encode(heading) @ qvec), passage_sim, qterms, heading))
-                if howto and PROCEDURE.search(text):
-                    rel += PROCEDURE_BONUS
-                if wants is not None and wants.search(text):
-                    rel += ANSWER_TYPE_BONUS
-                # A heading that names a place scopes its sentences ("Can US users opt out?");
-                # a place mentioned in passing inside one of them does not. A sentence that
-                # names no place, under a heading that names none, is about no place in particular.
-                places = heading_places or tuple(jur.detect(text))
-                weight = max(jurisdiction_weight(places, doc.jurisdictions, a) for a in askers)
-                out.append(Candidate(chunk, sent.start, sent.end, vectors[i], rel, rel * weight, i))
+        """Every sentence of the candidate passages, scored by the fitted scorer (scoring.py),
+        most likely answer first."""
+        found, rows = self.candidate_features(query, passages, asker)
+        probs = self.scorer(rows)
+        overlap = rows[:, FEATURES.index("overlap")] if len(rows) else ()
+        out = [
+            Candidate(chunk, start, end, vec, float(p), float(p), i, float(o))
+            for (chunk, start, end, vec, i), p, o in zip(found, probs, overlap, strict=True)
+        ]
         out.sort(key=lambda c: -c.rank_score)
         return out
 
-    def _relevance(self, similarity: float, passage_sim: float, qterms: set[str], text: str) -> float:
-        """Sentence relevance; term overlap is IDF-weighted so rare words ("private") outweigh
-        the words every passage shares ("Meta", "AI")."""
-        overlap = 0.0
-        if qterms:
-            weights = {t: self.index.idf(t) for t in qterms}
-            overlap = sum(w for t, w in weights.items() if t in set(lexical_tokens(text))) / sum(weights.values())
-        return W_SENTENCE * similarity + W_PASSAGE * passage_sim + W_TERMS * overlap
+    def candidate_features(
+        self, query: str, passages: list[Passage], asker: str | None
+    ) -> tuple[list[Found], np.ndarray]:
+        """Every candidate sentence and its features (scoring.candidate_features)."""
+        return candidate_features(self.index, self.encode, query, passages, asker)
+
+    def _confidence(self, candidates: list[Candidate], uncovered: float) -> float:
+        """P(the documents answer): from the best sentence and how much of the question the
+        corpus and the candidates cover (scoring.Decision)."""
+        best = max((c.relevance for c in candidates), default=0.0)
+        return self.decide(best, uncovered, max((c.overlap for c in candidates), default=0.0))
 
     def _abstain_reason(self, question: str, candidates: list[Candidate], uncovered: float) -> str | None:
         """None to answer; otherwise why not ("" when it is simply not covered)."""
         unknown = unknown_names(self.index, self.encode, question)
         if unknown:
             return f"They do not mention {', '.join(unknown)}."
-        best = max((c.relevance for c in candidates), default=0.0)
-        if best - self.coverage_weight * uncovered < self.threshold:
+        if self._confidence(candidates, uncovered) < self.threshold:
             return ""
         evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in candidates[:8])
         return missing_answer_type(question, evidence)
 
     def _as_of(self, filters: Filters) -> Filters:
-        """An as-of date as the documents dated up to then (what retrieval filters by)."""
+        """An as-of date as the documents dated up to then (what retrieval filters by);
+        sources the index does not have are refused."""
+        unknown = [src for src in filters.sources if src not in self.index.documents]
+        if unknown:
+            known = ", ".join(sorted(self.index.documents))
+            raise AssistantError(f"unknown source {', '.join(map(repr, unknown))}; the index has: {known}")
         if not filters.as_of:
             return filters
         docs = [d for d in self.index.documents.values() if filters.allows_document(d)]
@@ -314,12 +304,13 @@ class ExtractiveAnswerer:
         return chosen
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The best sentence, and the next ones nearly as likely to answer, unless they repeat it."""
         best = candidates[0]
         chosen = [best]
         for cand in candidates[1:]:
             if len(chosen) >= MAX_EVIDENCE:
                 break
-            if cand.rank_score < KEEP_RATIO * best.rank_score or cand.relevance < self.threshold:
+            if cand.rank_score < KEEP_RATIO * best.rank_score:
                 break
             if any(float(cand.vector @ c.vector) > REDUNDANT for c in chosen):
                 continue
@@ -350,13 +341,18 @@ class ExtractiveAnswerer:
         return f"The documents do not cover {place}; this is what they say for {covered}:"
 
 
-def load_calibration(settings: Settings) -> dict[str, float]:
+def _unseen(candidates: list[Candidate], seen: tuple[str, ...]) -> list[Candidate]:
+    """The candidates a conversation has not quoted yet, unless it has quoted them all."""
+    fresh = [c for c in candidates if f"{c.chunk.id}@{c.start}" not in seen]
+    return fresh or candidates
+
+
+def load_calibration(settings: Settings) -> dict[str, float | None]:
     """Calibrated values from ASSISTANT_HOME/calibration.json, over the defaults in Settings."""
     import json
 
     values = {
         "abstain_threshold": settings.abstain_threshold,
-        "coverage_weight": settings.coverage_weight,
         "claim_threshold": settings.claim_threshold,
     }
     try:
@@ -374,6 +370,7 @@ def open_answerer(
     retriever_kind: str = "hybrid",
     on_build: Callable[[str], None] | None = None,
     embedder: TextEncoder | None = None,
+    scorer: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> ExtractiveAnswerer:
     """The answerer over the live index, building the index first when there is none."""
     from .refresh import refresh  # only the first use builds
@@ -382,11 +379,17 @@ def open_answerer(
         if on_build:
             on_build(f"no index under {settings.index_dir}: building it from {settings.corpus} (first use)")
         refresh(settings, embedder=embedder)
-    return answerer_over(open_index(settings, embedder), settings, retriever_kind)
+    return answerer_over(open_index(settings, embedder), settings, retriever_kind, scorer)
 
 
-def answerer_over(idx: Index, settings: Settings, retriever_kind: str = "hybrid") -> ExtractiveAnswerer:
-    """The answerer over a loaded index, with the calibrated thresholds."""
+def answerer_over(
+    idx: Index,
+    settings: Settings,
+    retriever_kind: str = "hybrid",
+    scorer: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> ExtractiveAnswerer:
+    """The answerer over a loaded index, with the calibrated thresholds (`scorer`: another
+    sentence scorer than the fitted one, for `make fit`'s baseline)."""
     encoder = QueryEncoder(idx)
     calibrated = load_calibration(settings)
     return ExtractiveAnswerer(
@@ -395,5 +398,5 @@ def answerer_over(idx: Index, settings: Settings, retriever_kind: str = "hybrid"
         make_retriever(idx, retriever_kind, encoder),
         encoder,
         calibrated["abstain_threshold"],
-        calibrated["coverage_weight"],
+        scorer,
     )

@@ -90,7 +90,9 @@ def build_app(
         shown: list[str] = []
         try:
             filters = Filters(jurisdiction=fixed, as_of=_as_of(as_of))
-            conversation = Conversation(chosen, filters, state.get("topic"), state.get("jurisdiction"))
+            conversation = Conversation(
+                chosen, filters, state.get("topic"), state.get("jurisdiction"), tuple(state.get("seen") or ())
+            )
             for event in conversation.stream(question):
                 if event.kind == "sentence":  # a generated sentence the claim check has passed
                     shown.append(event.text)
@@ -149,7 +151,12 @@ def build_app(
             raise gr.Error(str(exc)) from None
 
     def clear() -> tuple[Any, ...]:
-        return [], {"topic": None, "jurisdiction": None, "answers": []}, render_sources(None, 0, live.get()), ""
+        return (
+            [],
+            {"topic": None, "jurisdiction": None, "seen": [], "answers": []},
+            render_sources(None, 0, live.get()),
+            "",
+        )
 
     def run_refresh() -> tuple[str, str]:
         from .index import live_generation
@@ -178,7 +185,7 @@ def build_app(
             "## Policy assistant\nAnswers quote the documents; click a number like **[1]** to see the "
             "passage it came from."
         )
-        state = gr.State({"topic": None, "jurisdiction": None, "answers": []})
+        state = gr.State({"topic": None, "jurisdiction": None, "seen": [], "answers": []})
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 with gr.Row():

@@ -16,46 +16,33 @@ from .progress import progress
 from .types import AssistantError
 
 
-# complexity: grid over the coverage weight with the balanced-accuracy cut inside; one search
 def calibrate(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:
-    """Fit the abstention rule on questions marked `answerable`.
+    """Refit the abstention threshold on questions marked `answerable` (a corpus of one's own).
 
-    The assistant abstains when best_relevance - coverage_weight * uncovered_share falls
-    below abstain_threshold. Both are chosen here to maximise balanced accuracy
-    (answerable answered, unanswerable abstained); among equally good cuts the middle
-    one is taken, the least sensitive to noise.
+    The assistant abstains when the fitted probability that the documents answer
+    (scoring.Decision) falls below abstain_threshold. `make fit` chooses it on the fit
+    sets; this chooses it on the given questions, by the same rule (`answer_cut`).
     """
     rated = [q for q in questions if q.answerable is not None]
     if not any(q.answerable for q in rated) or all(q.answerable for q in rated):
         raise AssistantError("calibration needs both answerable and unanswerable questions (field 'answerable')")
-    points = []  # (best, uncovered, other rule abstains, answerable)
+    pos: list[float] = []
+    neg: list[float] = []
     for q in progress(rated, quiet, "calibrate"):
-        best, uncovered, other = answerer.evidence_score(q.question, q.to_filters())
-        points.append((best, uncovered, other, bool(q.answerable)))
+        p, other = answerer.evidence_score(q.question, q.to_filters())
+        if other:
+            continue  # another rule abstains whatever the threshold
+        (pos if q.answerable else neg).append(p)
+    if not pos or not neg:
+        raise AssistantError("calibration needs answerable and unanswerable questions the probability decides")
+    cut, accuracy = answer_cut(pos, neg)
+    return {"abstain_threshold": cut, "balanced_accuracy": accuracy, "n": len(pos) + len(neg)}
 
-    def balanced(weight: float, cut: float) -> float:
-        abstains = [other or best - weight * unc < cut for best, unc, other, _ in points]
-        pos = [a for a, p in zip(abstains, points, strict=True) if not p[3]]
-        neg = [a for a, p in zip(abstains, points, strict=True) if p[3]]
-        return (sum(pos) / len(pos) + sum(not a for a in neg) / len(neg)) / 2
 
-    best_fit = (-1.0, 0.0, 0.0)
-    for step in range(0, 21):
-        weight = step * 0.05
-        scores = sorted({b - weight * u for b, u, _, _ in points})
-        cuts = [(a + b) / 2 for a, b in itertools.pairwise(scores)] or [scores[0]]
-        values = [balanced(weight, c) for c in cuts]
-        top = max(values)
-        if top > best_fit[0] + 1e-9:
-            plateau = [c for c, v in zip(cuts, values, strict=True) if v == top]
-            best_fit = (top, weight, plateau[len(plateau) // 2])
-    accuracy, weight, cut = best_fit
-    return {
-        "abstain_threshold": round(cut, 4),
-        "coverage_weight": round(weight, 2),
-        "balanced_accuracy": round(accuracy, 4),
-        "n": len(points),
-    }
+def answer_cut(pos: list[float], neg: list[float]) -> tuple[float, float]:
+    """The abstention threshold on P(the documents answer): the cut that maximises balanced
+    accuracy (answerable answered, unanswerable abstained), and that accuracy."""
+    return _balanced_cut(pos, neg)
 
 
 def calibrate_claims(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet: bool = True) -> dict[str, Any]:

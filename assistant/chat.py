@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from . import jurisdiction as jur
 from .answer import Answerer, Event
@@ -27,10 +28,13 @@ class Conversation:
     filters: Filters = field(default_factory=Filters)
     topic: str | None = None
     jurisdiction: str | None = None
+    # The sentences the answers on this topic have quoted ("chunk id@start"): a follow-up
+    # ("how do I do that?") is answered with what has not been said yet.
+    seen: tuple[str, ...] = ()
 
-    def state(self) -> dict[str, str | None]:
+    def state(self) -> dict[str, Any]:
         """What a stateless front end must keep between turns."""
-        return {"topic": self.topic, "jurisdiction": self.jurisdiction}
+        return {"topic": self.topic, "jurisdiction": self.jurisdiction, "seen": list(self.seen)}
 
     def is_follow_up(self, question: str) -> bool:
         if self.topic is None:
@@ -49,19 +53,33 @@ class Conversation:
         elif named:
             self.jurisdiction = named
         query = question
-        if self.is_follow_up(question):
+        if self.topic is not None and question.casefold() == self.topic.casefold():
+            self.seen = ()  # the same question again: the same answer
+        elif self.is_follow_up(question):
             # Search with the topic (its places removed when the follow-up names a new one).
             topic = jur.strip_places(self.topic or "", self.answerer.index.uses) if named else (self.topic or "")
             query = f"{topic} {question}"
         else:
             self.topic = question
+            self.seen = ()
         return question, query
 
     def ask(self, question: str) -> Answer:
         question, query = self._prepare(question)
-        return self.answerer.answer(question, self.filters, query=query, asker=self.jurisdiction)
+        answer = self.answerer.answer(question, self._filters(), query=query, asker=self.jurisdiction)
+        self._quoted(answer)
+        return answer
 
     def stream(self, question: str) -> Iterator[Event]:
         """Like ask, as events: checked sentences as they pass (generated answers), then the answer."""
         question, query = self._prepare(question)
-        yield from self.answerer.stream(question, self.filters, query=query, asker=self.jurisdiction)
+        for event in self.answerer.stream(question, self._filters(), query=query, asker=self.jurisdiction):
+            if event.answer is not None:
+                self._quoted(event.answer)
+            yield event
+
+    def _filters(self) -> Filters:
+        return replace(self.filters, seen=self.seen) if self.seen else self.filters
+
+    def _quoted(self, answer: Answer) -> None:
+        self.seen = tuple(dict.fromkeys((*self.seen, *(f"{c.chunk_id}@{c.start}" for c in answer.citations))))

@@ -53,13 +53,11 @@ class Settings(BaseModel):
     # pooled from its sentences'; "late": each chunk is encoded once and its sentences'
     # vectors are pooled from its token states (late_chunking.py).
     vectors: Literal["two-pass", "pooled", "late"] = "two-pass"
-    # Abstain when the best evidence sentence scores below this. Calibrated on
-    # evals/dev.jsonl with `assistant eval --calibrate` (see README); a value in
-    # ASSISTANT_HOME/calibration.json, written by that command, takes precedence.
-    abstain_threshold: float = 0.2271
-    # How much the share of a question the corpus has no words for lowers its evidence
-    # score (calibrated together with abstain_threshold).
-    coverage_weight: float = 0.4
+    # Abstain when the fitted probability that the documents answer falls below this.
+    # None: the threshold `make fit` chose (assistant/scorer.json). A value in
+    # ASSISTANT_HOME/calibration.json, written by `assistant eval --calibrate` for a
+    # corpus of one's own, takes precedence.
+    abstain_threshold: float | None = None
     # A generated sentence is kept only when its support in the passage it cites reaches
     # this (calibrated on evals/dev.jsonl with `assistant eval --calibrate`).
     claim_threshold: float = 0.4972

@@ -166,6 +166,47 @@ def _plot_categories(report: dict[str, Any], out_dir: Path) -> None:
     plt.close(fig)
 
 
+RELIABILITY_BINS = 5
+
+
+def reliability(results: list[dict[str, Any]]) -> list[tuple[float, float, float, int]]:
+    """(bin low, mean predicted, observed share answerable, n) for the questions that say
+    whether they are answerable: how well the answerer's confidence is calibrated."""
+    rated = [r for r in results if r.get("answerable") is not None and r.get("confidence") is not None]
+    rows = []
+    for b in range(RELIABILITY_BINS):
+        lo, hi = b / RELIABILITY_BINS, (b + 1) / RELIABILITY_BINS
+        inbin = [r for r in rated if lo <= r["confidence"] < hi or (b == RELIABILITY_BINS - 1 and r["confidence"] == 1)]
+        if inbin:
+            mean = sum(r["confidence"] for r in inbin) / len(inbin)
+            rows.append((lo, mean, sum(bool(r["answerable"]) for r in inbin) / len(inbin), len(inbin)))
+    return rows
+
+
+def _plot_reliability(rows: list[tuple[float, float, float, int]], threshold: float | None, out_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, label="perfectly calibrated")
+    ax.plot([r[1] for r in rows], [r[2] for r in rows], marker="o", label="this set")
+    for _, x, y, n in rows:
+        ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    if threshold is not None:
+        ax.axvline(threshold, color="tab:red", linestyle=":", label=f"answers at >= {threshold:.2f}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("predicted P(the documents answer)")
+    ax.set_ylabel("observed share answerable")
+    ax.set_title("Reliability of the decision to answer")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out_dir / "reliability.png", dpi=110)
+    plt.close(fig)
+
+
 def write_report(report: dict[str, Any], out_dir: Path, title: str) -> Path:
     """report.md with tables, plus metrics_by_category.png and latency.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -191,6 +232,24 @@ def write_report(report: dict[str, Any], out_dir: Path, title: str) -> Path:
             f"{fmt(s['abstention_recall'])} | {fmt(s['evidence_hit@1'])} |"
         )
     lines += ["", "![metrics per category](metrics_by_category.png)", "", "![latency](latency.png)", ""]
+    rows = reliability(report["results"])
+    if rows:
+        threshold = report.get("config", {}).get("abstain_threshold")
+        _plot_reliability(rows, threshold, out_dir)
+        lines += [
+            "## Reliability of the decision to answer",
+            "",
+            "Questions binned by the answerer's confidence (the fitted P(the documents answer));",
+            "a calibrated answerer's observed share is close to its mean prediction.",
+            "",
+            "| confidence | n | mean predicted | observed answerable |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {lo:.1f}-{lo + 1 / RELIABILITY_BINS:.1f} | {n} | {fmt(mean)} | {fmt(obs)} |"
+            for lo, mean, obs, n in rows
+        ]
+        lines += ["", "![reliability](reliability.png)", ""]
     lines += ["## Questions answered wrongly", ""]
     for r in report["results"]:
         if r["scores"].get("answer_correct") == 0.0:

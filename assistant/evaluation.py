@@ -13,10 +13,12 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .answer import Answerer, ExtractiveAnswerer, answerer_over, open_answerer
 from .calibration import calibrate, calibrate_claims
@@ -63,6 +65,7 @@ def run(answerer: Answerer, questions: list[EvalQuestion], quiet: bool = True) -
                 "category": q.category or "uncategorised",
                 "answerable": q.answerable,
                 "abstained": answer.abstained,
+                "confidence": answer.confidence,
                 "answer": answer.text,
                 "jurisdiction": answer.jurisdiction,
                 "citations": [
@@ -96,7 +99,13 @@ def settings_for(settings: Settings, evalset: EvalSet) -> Settings:
     return settings.model_copy(update={"corpus": evalset.corpus, "home": settings.home / "eval" / evalset.name})
 
 
-def open_for_set(settings: Settings, evalset: EvalSet, retriever: str, quiet: bool) -> ExtractiveAnswerer:
+def open_for_set(
+    settings: Settings,
+    evalset: EvalSet,
+    retriever: str,
+    quiet: bool,
+    scorer: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> ExtractiveAnswerer:
     """The answerer over the set's corpus, its index brought up to date first (no fetching)."""
     from .refresh import refresh
 
@@ -109,7 +118,7 @@ def open_for_set(settings: Settings, evalset: EvalSet, retriever: str, quiet: bo
         report = refresh(own, fetch=False)
         if not quiet and not report.nothing_changed:
             print(f"{evalset.name}: indexed {evalset.corpus} ({report.embedded_chunks} chunks)", file=sys.stderr)
-    return open_answerer(own, retriever, on_build=None if quiet else lambda m: print(m, file=sys.stderr))
+    return open_answerer(own, retriever, None if quiet else lambda m: print(m, file=sys.stderr), scorer=scorer)
 
 
 def affected_questions(path: Path, doc_ids: Iterable[str]) -> list[str]:
@@ -228,7 +237,7 @@ def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
         json.dumps({**result, "calibrated_on": str(args.questions)}, indent=2), "utf-8"
     )
     print(
-        f"abstain_threshold {result['abstain_threshold']}, coverage_weight {result['coverage_weight']} "
+        f"abstain_threshold {result['abstain_threshold']} "
         f"(balanced accuracy {result['balanced_accuracy']} on {result['n']} questions); "
         f"claim_threshold {result['claim_threshold']} (balanced accuracy {result['claim_balanced_accuracy']} "
         f"on {result['claim_pairs']} claim/passage pairs); saved to {settings.calibration_path}"
@@ -260,7 +269,6 @@ def _run_one(
         "llm_model": settings.llm_model if answerer.kind == "llm" else None,
         "embed_model": settings.embed_model,
         "abstain_threshold": extractive.threshold,
-        "coverage_weight": extractive.coverage_weight,
         "claim_threshold": extractive.checker.threshold,
     }
     return report

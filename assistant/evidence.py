@@ -26,6 +26,7 @@ class Candidate:
     relevance: float  # how well the sentence answers the question, 0..1 (abstention uses this)
     rank_score: float  # relevance weighted by jurisdiction (selection uses this)
     position: int  # index of the sentence in its chunk
+    overlap: float = 0.0  # IDF-weighted share of the question's terms it uses (a decision input)
 
     @property
     def key(self) -> tuple[str, int]:

@@ -71,7 +71,7 @@ class ClaimChecker:
     @classmethod
     def calibrated(cls, index: Index, encoder: QueryEncoder, settings: Settings) -> ClaimChecker:
         """A checker with the threshold from ASSISTANT_HOME/calibration.json (else the default)."""
-        return cls(index, encoder, load_calibration(settings)["claim_threshold"])
+        return cls(index, encoder, load_calibration(settings)["claim_threshold"] or settings.claim_threshold)
 
     def split(self, text: str) -> list[tuple[str, tuple[int, ...]]]:
         """Sentences of a generated text with the passage numbers each cites, markers removed."""

@@ -158,6 +158,9 @@ class Answer:
     generated: str = ""  # the model's raw text, before the check
     earlier: tuple[int, ...] = ()  # citations shown under "Earlier:" (superseded by a newer statement)
     conflicts: tuple[Conflict, ...] = ()  # disagreements between the cited sources
+    # Extractive answers: the fitted probability that the documents answer the question
+    # (scoring.Decision); the answerer abstains below its threshold.
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -182,6 +185,9 @@ class Filters:
     sources: tuple[str, ...] = ()
     jurisdiction: str | None = None
     as_of: str | None = None  # only documents dated up to then (ISO date, year-month or year)
+    # Sentences an earlier answer in the conversation quoted ("chunk id@start"): not quoted
+    # again while another sentence can answer. Retrieval ignores it.
+    seen: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:

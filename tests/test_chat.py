@@ -26,6 +26,25 @@ def test_jurisdiction_persists_through_the_conversation(answerer):
     assert chat.is_follow_up("and what does the form ask for?")
 
 
+def test_a_follow_up_is_answered_with_what_has_not_been_quoted_yet(answerer):
+    chat = Conversation(answerer)
+    first = chat.ask("I live in Germany. Can I object to Meta training on my posts?")
+    follow = chat.ask("how do I do that?")
+    said = {(c.chunk_id, c.start) for c in first.citations}
+    assert said and follow.citations
+    assert not said & {(c.chunk_id, c.start) for c in follow.citations}
+    assert chat.state()["seen"]  # what the web chat keeps between turns
+    again = chat.ask("how do I do that?")
+    assert again.citations  # nothing new left to say is not a reason to say nothing
+    same = chat.ask("I live in Germany. Can I object to Meta training on my posts?")
+    assert [c.quote for c in same.citations] == [c.quote for c in first.citations]  # asked again: the same answer
+    short = Conversation(answerer)
+    quotes = [[c.quote for c in short.ask("Can I opt out from the US?").citations] for _ in range(2)]
+    assert quotes[0] == quotes[1]  # a short question reads as a follow-up; asked again, it is answered the same
+    other = chat.ask("Are my private messages used for training Meta's AI models?")  # a new topic
+    assert chat.seen == tuple(f"{c.chunk_id}@{c.start}" for c in other.citations)
+
+
 def test_new_topic_is_not_a_follow_up(answerer):
     chat = Conversation(answerer)
     chat.ask("Can I opt out from the US?")
