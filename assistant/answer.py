@@ -30,7 +30,7 @@ from .question import clean_question, missing_answer_type, split_parts
 from .retrieve import QueryEncoder, Retriever, make_retriever
 from .scoring import FEATURES, Decision, Found, candidate_features, decision, fitted
 from .spelling import correct
-from .types import Answer, AssistantError, Filters, Passage
+from .types import Answer, AssistantError, Filters, Passage, quote_key
 
 if TYPE_CHECKING:
     from .generate import ClaimChecker
@@ -343,7 +343,7 @@ class ExtractiveAnswerer:
 
 def _unseen(candidates: list[Candidate], seen: tuple[str, ...]) -> list[Candidate]:
     """The candidates a conversation has not quoted yet, unless it has quoted them all."""
-    fresh = [c for c in candidates if f"{c.chunk.id}@{c.start}" not in seen]
+    fresh = [c for c in candidates if quote_key(c.chunk.id, c.start) not in seen]
     return fresh or candidates
 
 

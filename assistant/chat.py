@@ -11,7 +11,7 @@ from . import jurisdiction as jur
 from .answer import Answerer, Event
 from .question import clean_question
 from .text import content_words
-from .types import Answer, Filters
+from .types import Answer, Filters, quote_key
 
 _FOLLOW_UP_START = re.compile(
     r"^\s*(and|but|so|also|then|what about|how about|what if|same (for|in)|and (for|in|if)|in that case|ok(ay)?,?)\b",
@@ -82,4 +82,4 @@ class Conversation:
         return replace(self.filters, seen=self.seen) if self.seen else self.filters
 
     def _quoted(self, answer: Answer) -> None:
-        self.seen = tuple(dict.fromkeys((*self.seen, *(f"{c.chunk_id}@{c.start}" for c in answer.citations))))
+        self.seen = tuple(dict.fromkeys((*self.seen, *(quote_key(c.chunk_id, c.start) for c in answer.citations))))

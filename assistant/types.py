@@ -169,6 +169,11 @@ class Answer:
         return data
 
 
+def quote_key(chunk_id: str, start: int) -> str:
+    """Which sentence a quote starts at, as a conversation remembers it ("chunk id@start")."""
+    return f"{chunk_id}@{start}"
+
+
 class AssistantError(Exception):
     """An error the user can fix (bad input, missing file, unreachable server).
 
@@ -185,7 +190,7 @@ class Filters:
     sources: tuple[str, ...] = ()
     jurisdiction: str | None = None
     as_of: str | None = None  # only documents dated up to then (ISO date, year-month or year)
-    # Sentences an earlier answer in the conversation quoted ("chunk id@start"): not quoted
+    # Sentences an earlier answer in the conversation quoted (`quote_key`): not quoted
     # again while another sentence can answer. Retrieval ignores it.
     seen: tuple[str, ...] = ()
 
