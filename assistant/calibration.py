@@ -1,4 +1,4 @@
-"""Calibration: fit the abstention rule and the claim check's threshold on an eval set.
+"""Calibration: refit the abstention threshold and the claim check's threshold on an eval set.
 
 `assistant eval --questions evals/dev.jsonl --calibrate` writes the result to
 ASSISTANT_HOME/calibration.json (Settings.calibration_path), which the answerer reads.

@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="fit the abstention rule and the claim check on these questions; save them under ASSISTANT_HOME",
+        help="refit the abstention threshold and the claim check on these questions; save them under ASSISTANT_HOME",
     )
     answerer_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
