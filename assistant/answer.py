@@ -162,7 +162,7 @@ class ExtractiveAnswerer:
         confidence = self._confidence(candidates, uncovered)
         reason = self._abstain_reason(fixed, candidates, uncovered)
         chosen = self._select(_unseen(candidates, filters.seen)) if reason is None else []
-        chosen = self._with_parts(fixed, chosen, filters, asker)
+        chosen, unanswered = self._with_parts(fixed, chosen, filters, asker)
         if not chosen:
             timings["answer_ms"] = (time.perf_counter() - t1) * 1000
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -175,7 +175,7 @@ class ExtractiveAnswerer:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return Answer(
             question,
-            composed.text,
+            " ".join(filter(None, (composed.text, unanswered_note(unanswered)))),
             composed.citations,
             shown,
             False,
@@ -184,6 +184,7 @@ class ExtractiveAnswerer:
             notice,
             earlier=composed.earlier,
             confidence=confidence,
+            unanswered=tuple(unanswered),
         )
 
     def stream(
@@ -281,13 +282,15 @@ class ExtractiveAnswerer:
 
     def _with_parts(
         self, question: str, chosen: list[Candidate], filters: Filters, asker: str | None
-    ) -> list[Candidate]:
+    ) -> tuple[list[Candidate], list[str]]:
         """For a question of several parts, each answerable part's best sentence is quoted too
-        (after the sentences chosen for the whole question, when not already among them)."""
+        (after the sentences chosen for the whole question, when not already among them).
+        Returns the sentences and the parts the documents do not answer."""
         parts = split_parts(question)
         if len(parts) < 2:
-            return chosen
+            return chosen, []
         chosen = list(chosen)
+        unanswered: list[str] = []
         for part in parts:
             passages = self.retriever.retrieve(part, CANDIDATE_PASSAGES, filters, asker=asker)
             cands = self.candidates(part, passages, asker)
@@ -295,13 +298,14 @@ class ExtractiveAnswerer:
                 not cands
                 or self._abstain_reason(part, cands, uncovered_share(self.index, self.encode, part)) is not None
             ):
+                unanswered.append(part)
                 continue
             best = cands[0]
             if any(c.key == best.key or float(best.vector @ c.vector) > REDUNDANT for c in chosen):
                 continue
             have = {c.key for c in chosen}
             chosen += [c for c in with_followers([best], cands) if c.key not in have]
-        return chosen
+        return chosen, unanswered if chosen else []
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
         """The best sentence, and the next ones nearly as likely to answer, unless they repeat it."""
@@ -339,6 +343,13 @@ class ExtractiveAnswerer:
         named = sorted(j for j in self.index.chunks.places() if j != jur.OTHER)
         covered = ", ".join(jur.name(j) for j in named) or "other places"
         return f"The documents do not cover {place}; this is what they say for {covered}:"
+
+
+def unanswered_note(parts: list[str] | tuple[str, ...]) -> str:
+    """What an answer says of the parts of a question the documents do not answer."""
+    if not parts:
+        return ""
+    return "The documents don't say: " + "; ".join(f"“{p.strip().rstrip('?')}?”" for p in parts)
 
 
 def _unseen(candidates: list[Candidate], seen: tuple[str, ...]) -> list[Candidate]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import jurisdiction as jur
-from .answer import Answerer, Event, ExtractiveAnswerer, load_calibration
+from .answer import Answerer, Event, ExtractiveAnswerer, load_calibration, unanswered_note
 from .config import Settings
 from .evidence import SHORT
 from .index import Index
@@ -320,7 +320,7 @@ class GenerativeAnswerer:
                 if removed
                 else ""
             )
-            text = " ".join(([base.notice] if base.notice else []) + run.kept)
+            text = " ".join(filter(None, (base.notice, *run.kept, unanswered_note(base.unanswered))))
             answer = Answer(
                 question,
                 text,

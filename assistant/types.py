@@ -161,6 +161,8 @@ class Answer:
     # Extractive answers: the fitted probability that the documents answer the question
     # (scoring.Decision); the answerer abstains below its threshold.
     confidence: float | None = None
+    # Parts of a multi-part question the documents do not answer (said at the end of the text).
+    unanswered: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

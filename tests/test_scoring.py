@@ -78,3 +78,12 @@ def test_a_threshold_of_ones_own_overrides_the_fitted_one(answerer: ExtractiveAn
     strict = ExtractiveAnswerer(answerer.index, answerer.settings, answerer.retriever, answerer.encode, threshold=1.0)
     assert strict.answer("Can people in the EU object to Meta using their posts for AI training?").abstained
     assert isinstance(strict.decide, Decision)
+
+
+def test_a_part_the_documents_do_not_answer_is_named(answerer: ExtractiveAnswerer):
+    answer = answerer.answer("Can people in the EU object, and does TikTok do the same?")
+    assert not answer.abstained and answer.citations  # the part about the EU is answered
+    assert answer.unanswered == ("does TikTok do the same?",)
+    assert answer.text.endswith("The documents don't say: “does TikTok do the same?”")
+    whole = answerer.answer("Can people in the EU object to Meta using their posts for AI training?")
+    assert whole.unanswered == () and "don't say" not in whole.text
