@@ -1,10 +1,10 @@
 """Stage 5: evidence sentences, citations, abstention -> Answer.
 
 The default answerer is extractive: it quotes 1 to 4 sentences of the documents
-verbatim, the most direct first, each followed by its citation [n]. It abstains
-when no sentence is relevant enough (a threshold calibrated on evals/dev.jsonl),
-when the question names something the corpus never mentions, or when the question
-asks for a number or a date and the evidence holds none.
+verbatim, the most likely answer first (scoring.Scorer), each followed by its citation
+[n]. It abstains when the fitted probability that the documents answer falls below its
+threshold (scoring.Decision), when the question names something the corpus never
+mentions, or when the question asks for a number or a date and the evidence holds none.
 """
 
 from __future__ import annotations
