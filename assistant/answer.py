@@ -160,7 +160,7 @@ class ExtractiveAnswerer:
 
         uncovered = uncovered_share(self.index, self.encode, fixed)
         confidence = self._confidence(candidates, uncovered)
-        reason = self._abstain_reason(fixed, candidates, uncovered)
+        reason = self._abstain_reason(fixed, candidates, confidence)
         chosen = self._select(_unseen(candidates, filters.seen)) if reason is None else []
         chosen, unanswered = self._with_parts(fixed, chosen, filters, asker)
         if not chosen:
@@ -216,12 +216,7 @@ class ExtractiveAnswerer:
         query = self.search_text(question)
         passages = self.retriever.retrieve(query, CANDIDATE_PASSAGES, filters, asker=asker)
         candidates = self.candidates(query, passages, asker)
-        saved = self._threshold
-        self._threshold = -1e9
-        try:
-            other = bool(self._abstain_reason(query, candidates, 0.0))
-        finally:
-            self._threshold = saved
+        other = bool(unknown_names(self.index, self.encode, query)) or self._missing_type(query, candidates) is not None
         return self._confidence(candidates, uncovered_share(self.index, self.encode, query)), other
 
     def search_text(self, text: str) -> str:
@@ -256,13 +251,18 @@ class ExtractiveAnswerer:
         best = max((c.relevance for c in candidates), default=0.0)
         return self.decide(best, uncovered, max((c.overlap for c in candidates), default=0.0))
 
-    def _abstain_reason(self, question: str, candidates: list[Candidate], uncovered: float) -> str | None:
-        """None to answer; otherwise why not ("" when it is simply not covered)."""
+    def _abstain_reason(self, question: str, candidates: list[Candidate], confidence: float) -> str | None:
+        """None to answer; otherwise why not ("" when it is simply not covered).
+        `confidence`: the question's P(the documents answer), from `_confidence`."""
         unknown = unknown_names(self.index, self.encode, question)
         if unknown:
             return f"They do not mention {', '.join(unknown)}."
-        if self._confidence(candidates, uncovered) < self.threshold:
+        if confidence < self.threshold:
             return ""
+        return self._missing_type(question, candidates)
+
+    def _missing_type(self, question: str, candidates: list[Candidate]) -> str | None:
+        """Why the best candidates cannot answer a when / how-many question, or None."""
         evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in candidates[:8])
         return missing_answer_type(question, evidence)
 
@@ -296,7 +296,10 @@ class ExtractiveAnswerer:
             cands = self.candidates(part, passages, asker)
             if (
                 not cands
-                or self._abstain_reason(part, cands, uncovered_share(self.index, self.encode, part)) is not None
+                or self._abstain_reason(
+                    part, cands, self._confidence(cands, uncovered_share(self.index, self.encode, part))
+                )
+                is not None
             ):
                 unanswered.append(part)
                 continue

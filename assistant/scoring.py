@@ -251,17 +251,3 @@ def candidate_features(
 
 def _pair_share(pairs: frozenset[tuple[str, str]], tokens: list[str]) -> float:
     return len(pairs & set(itertools.pairwise(tokens))) / len(pairs) if pairs else 0.0
-
-
-def hand_score(rows: np.ndarray) -> np.ndarray:
-    """The score the answerer used before a scorer was fitted, as a baseline `make fit`
-    prints beside the fitted one: 0.6 sentence + 0.2 passage + 0.2 overlap similarity,
-    +0.1 for a how-to step or a wanted date / figure, x1.5 / x1.3 / x0.7 by place."""
-    if not len(rows):
-        return np.zeros(0)
-    f = {name: rows[:, i] for i, name in enumerate(FEATURES)}
-    rel = (
-        0.6 * f["sentence_sim"] + 0.2 * f["passage_sim"] + 0.2 * f["overlap"] + 0.1 * (f["procedure"] + f["type_match"])
-    )
-    weight = 1.0 + 0.5 * f["place_match"] + 0.3 * f["place_general"] - 0.3 * f["place_mismatch"]
-    return rel * weight

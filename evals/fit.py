@@ -14,7 +14,7 @@ Fit data (never the report sets `blind`, `evolving-real`, `policyqa-report`):
    on standardised features; its regularisation is chosen by cross-validation over whole
    groups (a PolicyQA policy, or a seed-corpus set), and the figures printed are out of
    fold: every question is scored by a model fitted without its group, beside the score the
-   answerer used before (scoring.hand_score) and cosine similarity alone.
+   answerer used before (hand_score below) and cosine similarity alone.
 2. The decision to answer. One row per question: DECISION_FEATURES below, from the
    scorer's out-of-fold probabilities; label: the question is answerable. A logistic
    regression in which the PolicyQA policies together weigh as much as one seed-corpus set
@@ -68,7 +68,7 @@ def gather(quiet: bool) -> dict[str, np.ndarray]:
     from assistant.eval_set import EvalSet, load_questions, load_sets
     from assistant.evaluation import open_for_set
     from assistant.question import missing_answer_type
-    from assistant.scoring import N_FEATURES, hand_score
+    from assistant.scoring import N_FEATURES
 
     policyqa.convert()
     sets = load_sets(ROOT / "evals" / "sets.toml")
@@ -124,6 +124,22 @@ def gather(quiet: bool) -> dict[str, np.ndarray]:
     BUILD.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(ROWS, **data)  # type: ignore[arg-type]
     return data
+
+
+def hand_score(rows: np.ndarray) -> np.ndarray:
+    """The score the answerer used before a scorer was fitted, as a baseline `make fit`
+    prints beside the fitted one: 0.6 sentence + 0.2 passage + 0.2 overlap similarity,
+    +0.1 for a how-to step or a wanted date / figure, x1.5 / x1.3 / x0.7 by place."""
+    from assistant.scoring import FEATURES
+
+    if not len(rows):
+        return np.zeros(0)
+    f = {name: rows[:, i] for i, name in enumerate(FEATURES)}
+    rel = (
+        0.6 * f["sentence_sim"] + 0.2 * f["passage_sim"] + 0.2 * f["overlap"] + 0.1 * (f["procedure"] + f["type_match"])
+    )
+    weight = 1.0 + 0.5 * f["place_match"] + 0.3 * f["place_general"] - 0.3 * f["place_mismatch"]
+    return rel * weight
 
 
 def hit_at_1(score: np.ndarray, y: np.ndarray, q: np.ndarray, keep: np.ndarray) -> tuple[float, int]:
@@ -187,11 +203,8 @@ def question_rows(
     n = len(data["names"])
     best = np.zeros(n)
     np.maximum.at(best, q, probs)
-    groups = np.empty(n, dtype=data["group"].dtype)
-    groups[q] = data["group"]
-    for i, name in enumerate(data["names"]):  # a question without candidates
-        if not (q == i).any():
-            groups[i] = name.split(":")[0]
+    groups = np.asarray([name.split(":")[0] for name in data["names"]], dtype=data["group"].dtype)
+    groups[q] = data["group"]  # a PolicyQA question's group is its policy; one without candidates keeps its set
     overlap = np.zeros(n)
     np.maximum.at(overlap, q, data["x"][:, FEATURES.index("overlap")])
     inputs = [decision_inputs(b, u, o) for b, u, o in zip(best, data["uncovered"], overlap, strict=True)]
