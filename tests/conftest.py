@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -52,6 +53,29 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
 @pytest.fixture(scope="session")
 def answerer(seed_settings: Settings, embedder: Embedder) -> ExtractiveAnswerer:
     return open_answerer(seed_settings, embedder=embedder)
+
+
+# The question tests ask of the seed corpus when they need an answer that quotes something,
+# and a sentence that says the opposite of its answer (for tests that change the corpus).
+US_QUESTION = "Can I opt out from the US?"
+REVERSED = "People in the US can now opt out of AI training in the app settings."
+
+
+@pytest.fixture(scope="session")
+def us_quote(answerer: ExtractiveAnswerer) -> str:
+    """The sentence the seed corpus's answer to US_QUESTION quotes first. Tests that check an
+    answer arrives whole (through a server, a browser, another backend) compare with it,
+    rather than with a sentence the fitted scorer happened to rank first once."""
+    answer = answerer.answer(US_QUESTION)
+    assert not answer.abstained and answer.citations
+    return answer.citations[0].quote
+
+
+@pytest.fixture(scope="session")
+def us_words(us_quote: str) -> str:
+    """A stretch of us_quote that reads the same in JSON, HTML and a terminal (plain letters)."""
+    runs = re.findall(r"[A-Za-z0-9 ,.\-]{12,}", us_quote)
+    return max(runs, key=len).strip()[:40]
 
 
 @pytest.fixture

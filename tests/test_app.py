@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from assistant.cli import main
-from tests.conftest import ROOT, free_port, server_env, start_server
+from tests.conftest import REVERSED, ROOT, free_port, server_env, start_server
 
 
 def _text(content: object) -> str:
@@ -46,17 +46,30 @@ def test_api_answer_matches_the_cli_json(web, capsys, question):
 
 def test_chat_streams_an_answer_with_sources(web):
     _, url = web
-    job = _client(url).submit("Can I opt out from the US?", [], "auto", api_name="/chat")
-    updates = list(job)
+    client = _client(url)
+    question = "Who announced it, from when does it apply, and are my DMs included?"
+    expected = client.predict(question, "", "", api_name="/ask")
+    assert len(expected["citations"]) >= 2  # one per answered part
+    updates = list(client.submit(question, [], "auto", api_name="/chat"))
     replies = [_text(u[0][-1]["content"]) for u in updates if u[0] and u[0][-1]["role"] == "assistant"]
     replies = [r for i, r in enumerate(replies) if r and (i == 0 or r != replies[i - 1])]
     # The reply arrives a sentence at a time: first a whole cited sentence, then the rest after it.
     assert len(replies) >= 2
     assert replies[0].rstrip().endswith("[1]</a>") and "[2]" not in replies[0]
     assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(replies))
+    assert "[2]" in replies[-1]
+
+
+def test_chat_shows_the_cited_passage_and_the_place_answered_for(web):
+    _, url = web
+    client = _client(url)
+    question = "Can I opt out from the US?"
+    expected = client.predict(question, "", "", api_name="/ask")
+    first = expected["citations"][0]["quote"]
+    job = client.submit(question, [], "auto", api_name="/chat")
     history, _box, sources, status = job.result()  # gr.State outputs are not part of the API
-    assert "At the moment, no." in json.dumps(history[-1]["content"])
-    assert 'class="src-card"' in sources and "<mark>At the moment, no. Visiting" in sources
+    assert json.dumps(first[:40])[1:-1] in json.dumps(history[-1]["content"])
+    assert 'class="src-card"' in sources and "<mark>" in sources
     assert "the United States" in status
 
 
@@ -196,7 +209,7 @@ def test_feedback_export_turns_ratings_into_eval_questions(fresh):
     assert down.extra["needs_review"] is True and down.answerable is None
 
 
-def test_admin_refresh_button_refreshes_and_the_chat_answers_from_new_text(fresh, embedder):
+def test_admin_refresh_button_refreshes_and_the_chat_answers_from_new_text(fresh, embedder, us_quote):
     from gradio_client import Client
 
     from assistant.refresh import refresh
@@ -216,12 +229,13 @@ def test_admin_refresh_button_refreshes_and_the_chat_answers_from_new_text(fresh
         answer = client.predict("How do Zeta users object?", "", "", api_name="/ask")
         assert any(c["doc_id"] == "zeta" for c in answer["citations"])
         # A changed sentence: the note lists the eval questions whose cited answer changed, and to what.
-        cnet = next(p for p in (fresh.corpus / "docs").iterdir() if "At the moment, no." in p.read_text("utf-8"))
-        cnet.write_text(cnet.read_text("utf-8").replace("At the moment, no.", "At the moment, yes."), "utf-8")
+        # (The sentence the answer to the US question quotes now says the opposite.)
+        cnet = next(p for p in (fresh.corpus / "docs").iterdir() if us_quote in p.read_text("utf-8"))
+        cnet.write_text(cnet.read_text("utf-8").replace(us_quote, REVERSED), "utf-8")
         note, _corpus = client.predict(api_name="/refresh")
         assert note.startswith("0 added, 1 changed") and "Answers that changed (" in note
-        assert "Can I opt out from the US?" in note and "is now “At the moment, yes." in note
-        assert "it was “At the moment, no." in note
+        assert "Can I opt out from the US?" in note and "is now “" in note
+        assert f"it was “{us_quote[:30]}" in note
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -247,7 +261,7 @@ def test_by_default_the_chat_listens_on_loopback_only_and_limits_uploads(web):
     assert refused.value.code in (400, 413)  # over the 1 MB limit
 
 
-def test_a_full_queue_turns_questions_away_at_once_and_answers_the_rest(fresh, embedder):
+def test_a_full_queue_turns_questions_away_at_once_and_answers_the_rest(fresh, embedder, us_words):
     """--queue-size/--concurrency bound the work held; overflow is refused, not queued without limit."""
     from gradio_client.utils import QueueError
 
@@ -266,7 +280,7 @@ def test_a_full_queue_turns_questions_away_at_once_and_answers_the_rest(fresh, e
             except QueueError as exc:
                 refused.append(str(exc))
                 continue
-            assert "At the moment, no." in json.dumps(history[-1]["content"])
+            assert us_words in json.dumps(history[-1]["content"])
             answered += 1
         print(f"burst of {burst}: {answered} answered, {len(refused)} turned away")
         assert answered + len(refused) == burst  # every request ended one way or the other

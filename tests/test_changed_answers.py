@@ -11,17 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer import open_answerer
 from assistant.config import Settings
 from assistant.evaluation import changed_answers
 from assistant.index import live_generation
 from assistant.refresh import refresh
+from tests.conftest import REVERSED
 from tests.fakes import HashingEncoder
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "policies"
 DOC = "docs/quillnote-data-policy.md"
-OLD = "Deletion is complete within 30 days."
-NEW = "Deletion is complete within 90 days."
+QUESTION = "How long until my Quillnote account deletion is complete?"
 
 
 def questions(path: Path, *texts: str) -> Path:
@@ -38,24 +39,28 @@ def test_a_changed_sentence_changes_the_answer_that_cites_it_and_no_other(tmp_pa
     # The calibrated threshold is for MiniLM cosines; hashed bags of words score lower (as in test_engine).
     settings.calibration_path.write_text(json.dumps({"abstain_threshold": 0.15}), "utf-8")
     before = live_generation(settings)
+    answerer = open_answerer(settings, embedder=encoder)
+    old = answerer.answer(QUESTION).citations[0].quote  # the sentence its answer quotes
+    answerer.index.close()
+    new = old.rstrip(".") + ", as this update says."
     doc = tmp_path / "corpus" / DOC
-    doc.write_text(doc.read_text("utf-8").replace(OLD, NEW), "utf-8")
+    assert old in doc.read_text("utf-8")
+    doc.write_text(doc.read_text("utf-8").replace(old, new), "utf-8")
     refresh(settings, embedder=encoder, fetch=False)
-    asked = questions(
-        tmp_path / "q.jsonl", "How long until my Quillnote account deletion is complete?", "Is my data sold?"
-    )
+    asked = questions(tmp_path / "q.jsonl", QUESTION, "Is my data sold?")
     assert before is not None
     changed = changed_answers(settings, before, asked, encoder)
-    assert [c.question for c in changed] == ["How long until my Quillnote account deletion is complete?"]
-    assert NEW in changed[0].after and "(Quillnote, 1 September 2024)" in changed[0].after
-    assert OLD in changed[0].before
+    assert [c.question for c in changed] == [QUESTION]
+    assert new in changed[0].after and "(Quillnote, 1 September 2024)" in changed[0].after
+    assert old in changed[0].before
 
 
-def test_refresh_prints_what_changed_in_meaning(fresh, embedder):
+def test_refresh_prints_what_changed_in_meaning(fresh, embedder, us_quote):
     refresh(fresh, embedder=embedder)
     docs = fresh.corpus / "docs"
-    path = next(p for p in docs.iterdir() if "At the moment, no." in p.read_text("utf-8"))
-    path.write_text(path.read_text("utf-8").replace("At the moment, no.", "At the moment, yes."), "utf-8")
+    # The sentence the answer to the US question quotes now says the opposite.
+    path = next(p for p in docs.iterdir() if us_quote in p.read_text("utf-8"))
+    path.write_text(path.read_text("utf-8").replace(us_quote, REVERSED), "utf-8")
     asked = questions(fresh.home / "q.jsonl", "Can I opt out from the US?", "What is the capital of France?")
     env = {
         **os.environ,
@@ -74,5 +79,5 @@ def test_refresh_prints_what_changed_in_meaning(fresh, embedder):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Answers that changed (1 of the questions in" in out, out
-    assert "the answer to 'Can I opt out from the US?' is now \u201cAt the moment, yes." in out
-    assert "it was \u201cAt the moment, no." in out
+    assert "the answer to 'Can I opt out from the US?' is now \u201c" in out
+    assert f"it was \u201c{us_quote[:30]}" in out

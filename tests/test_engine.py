@@ -50,6 +50,16 @@ def answerer(built: tuple[Settings, HashingEncoder]) -> ExtractiveAnswerer:
     return answerer
 
 
+@pytest.fixture(scope="module")
+def real_model_answerer(tmp_path_factory: pytest.TempPathFactory, embedder) -> ExtractiveAnswerer:
+    """The fixture corpus under the real model: the fitted scorer weighs the asker's place
+    against similarities as MiniLM gives them (a hashed bag of words makes a sentence that
+    shares more words look far closer than any real model does)."""
+    settings = settings_for(tmp_path_factory.mktemp("engine-real"))
+    refresh(settings, embedder=embedder, fetch=False)
+    return open_answerer(settings, embedder=embedder)
+
+
 def test_every_citation_is_an_exact_slice_of_its_document(answerer):
     for question in ("How long are payment records kept?", "How do I delete my Quillnote account?"):
         answer = answerer.answer(question)
@@ -75,8 +85,10 @@ def test_the_sentence_that_shares_the_question_s_words_is_cited_first(answerer):
         ("Can I switch off marketing profiles from Bratislava?", "EU", "European Union", "United States"),
     ],
 )
-def test_the_asker_s_place_decides_between_sentences_that_share_words(answerer, question, place, wanted, unwanted):
-    answer = answerer.answer(question)
+def test_the_asker_s_place_decides_between_sentences_that_share_words(
+    real_model_answerer, question, place, wanted, unwanted
+):
+    answer = real_model_answerer.answer(question)
     assert answer.jurisdiction == place and not answer.abstained
     quotes = " ".join(c.quote for c in answer.citations)
     assert wanted in answer.citations[0].quote

@@ -43,7 +43,7 @@ def test_empty_file_is_an_error(tmp_path):
         load_questions(_write(tmp_path, ""))
 
 
-def test_unknown_fields_are_kept_in_the_results(answerer, tmp_path):
+def test_unknown_fields_are_kept_in_the_results(answerer, us_quote, tmp_path):
     path = _write(
         tmp_path,
         json.dumps(
@@ -51,8 +51,8 @@ def test_unknown_fields_are_kept_in_the_results(answerer, tmp_path):
                 "id": "x",
                 "question": "Can I opt out from the US?",
                 "answerable": True,
-                "evidence": ["At the moment, no"],
-                "facts": ["no"],
+                "evidence": [us_quote],
+                "facts": [next(w for w in us_quote.split() if w.isalpha() and len(w) > 3)],
                 "owner": "team-a",
             }
         ),

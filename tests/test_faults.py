@@ -37,12 +37,12 @@ def live_store(settings: Settings) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["truncated", "deleted"])
-def test_a_damaged_store_is_reported_and_refresh_rebuilds_it(tmp_path, embedder, damage):
+def test_a_damaged_store_is_reported_and_refresh_rebuilds_it(tmp_path, embedder, damage, us_words):
     settings = Settings(home=tmp_path / "home", corpus=copy_corpus(tmp_path / "corpus"))
     refresh(settings, embedder=embedder)
     proc, url = start_server(settings)
     try:
-        assert "At the moment, no." in chat(url, "Can I opt out from the US?")
+        assert us_words in chat(url, "Can I opt out from the US?")
         store = live_store(settings)
         if damage == "deleted":
             shutil.rmtree(store)
@@ -75,7 +75,7 @@ def _small_disk(path: Path, size_mb: int) -> bool:
     return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)]).returncode == 0
 
 
-def test_a_full_disk_while_writing_leaves_the_old_index_serving(tmp_path, embedder):
+def test_a_full_disk_while_writing_leaves_the_old_index_serving(tmp_path, embedder, us_quote):
     disk = tmp_path / "disk"
     if not _small_disk(disk, 48):
         pytest.skip("cannot mount a tmpfs here (needs root)")
@@ -93,7 +93,7 @@ def test_a_full_disk_while_writing_leaves_the_old_index_serving(tmp_path, embedd
         assert len(result.stderr.strip().splitlines()) == 1
         assert (settings.index_dir / "state.json").read_text("utf-8") == state_before
         asked = cli(settings, "ask", "Can I opt out from the US?", "--json")
-        assert asked.returncode == 0 and json.loads(asked.stdout)["text"].startswith("At the moment, no.")
+        assert asked.returncode == 0 and json.loads(asked.stdout)["text"].startswith(us_quote)
         (disk / "filler").unlink()
         assert cli(settings, "refresh", "--force").returncode == 0
     finally:

@@ -39,7 +39,7 @@ def test_onnx_fp32_gives_the_torch_vectors(embedder, models):
     assert exported.stat().st_mtime_ns == stamp
 
 
-def test_int8_vectors_are_another_model_and_still_answer(tmp_path, embedder, models):
+def test_int8_vectors_are_another_model_and_still_answer(tmp_path, embedder, models, us_quote):
     settings = Settings(home=tmp_path / "home", corpus=copy_corpus(tmp_path / "corpus"))
     refresh(settings, embedder=embedder)
     int8 = Embedder(backend="onnx-int8", cache=models)
@@ -49,10 +49,10 @@ def test_int8_vectors_are_another_model_and_still_answer(tmp_path, embedder, mod
     report = refresh(settings, embedder=int8)
     assert report.reason.startswith("embedding model changed") and report.reused_chunks == 0
     answer = open_answerer(settings, embedder=int8).answer("Can I opt out from the US?")
-    assert answer.text.startswith("At the moment, no.")
+    assert answer.citations[0].quote == us_quote
 
 
-def test_a_cold_ask_on_onnx_never_imports_torch(seed_settings, models):
+def test_a_cold_ask_on_onnx_never_imports_torch(seed_settings, models, us_quote):
     script = (
         "import runpy, sys; sys.argv = ['assistant', 'ask', 'Can I opt out from the US?'];\n"
         "try:\n    runpy.run_module('assistant', run_name='__main__')\n"
@@ -70,7 +70,7 @@ def test_a_cold_ask_on_onnx_never_imports_torch(seed_settings, models):
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, env={**_env(), **env}, timeout=120
     )
     assert out.returncode == 0, out.stderr
-    assert "At the moment, no." in out.stdout
+    assert us_quote in out.stdout
     assert "TORCH False False" in out.stdout
 
 

@@ -52,7 +52,7 @@ def test_answer_streams_and_citation_opens_the_highlighted_passage(web, browser,
         if (bots.length) window.__lengths.push(bots[bots.length - 1].innerText.length);
       }).observe(document.querySelector('#chat'), {childList: true, subtree: true, characterData: true});
     }""")
-    ask(page, "Can I opt out from the US?")
+    ask(page, "Who announced it, from when does it apply, and are my DMs included?")  # a cited sentence per part
     page.wait_for_selector("#sources .src-card")
     assert page.locator("#chat a.cite").count() >= 2
     assert len(set(page.evaluate("window.__lengths")) - {0}) >= 2
@@ -64,7 +64,7 @@ def test_answer_streams_and_citation_opens_the_highlighted_passage(web, browser,
     reply = " ".join(page.locator("#chat [data-testid='bot']").last.inner_text().split())
     marked = " ".join(card.locator("blockquote mark").inner_text().split())
     assert len(marked) > 20 and marked in reply
-    assert "CNET" in card.locator(".meta").inner_text()
+    assert any(publisher in card.locator(".meta").inner_text() for publisher in ("CNET", "TTCSIRT"))
     card.locator("details.viewdoc summary").click()
     page.wait_for_function("document.querySelector('#src-0-1 .doc').scrollTop > 0")
     page.screenshot(path=str(tmp_path / "answer-with-citation.png"), full_page=True)
@@ -127,7 +127,9 @@ def test_as_of_a_date_answers_from_the_documents_dated_by_then(web, browser):
     page.goto(url)
     question = "How do I object in the EU?"
     ask(page, question)
-    _reply_includes(page, 1, "CNET, 3 June 2024")  # both seed articles are quoted, each with its source
+    _reply_includes(page, 1, "[1]")
+    page.wait_for_selector("#sources .src-card")
+    assert "CNET" in page.locator("#sources").inner_text()  # the answer quotes the CNET article
     # On 1 June 2024 the CNET article (3 June 2024) was not out yet: only the other one is quoted.
     page.locator("#asof input").fill("2024-06-01")
     ask(page, question)
