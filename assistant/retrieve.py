@@ -7,7 +7,9 @@ from typing import Protocol
 
 import numpy as np
 
+from . import adapter as adapters
 from . import jurisdiction as jur
+from .adapter import QueryAdapter
 from .config import RETRIEVERS
 from .index import Index
 from .types import Chunk, Filters, Passage
@@ -35,12 +37,24 @@ class Retriever(Protocol):
 
 
 class QueryEncoder:
-    """Query vectors with a small cache: the answerer reuses the retriever's vector."""
+    """Query vectors with a small cache: the answerer reuses the retriever's vector.
 
-    def __init__(self, index: Index, size: int = 512) -> None:
+    `question()` is the vector a question searches with: moved by the fitted query adapter
+    (adapter.py) when there is one for the index's embedding model; calling the encoder
+    gives a text's own vector (a heading, a word)."""
+
+    def __init__(self, index: Index, size: int = 512, adapter: QueryAdapter | bool | None = True) -> None:
         self.index = index
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
+        if adapter is True:
+            embedder = index.embedder
+            adapter = adapters.for_model(str(getattr(embedder, "model", embedder.name)), embedder.dim)
+        self.adapter: QueryAdapter | None = adapter or None
+
+    def question(self, text: str) -> np.ndarray:
+        vec = self(text)
+        return self.adapter(vec) if self.adapter is not None else vec
 
     def __call__(self, text: str) -> np.ndarray:
         vec = self._cache.get(text)
@@ -60,7 +74,7 @@ class DenseRetriever:
         self.encode = encoder or QueryEncoder(index)
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None, asker: str | None = None) -> list[Passage]:
-        hits = self.index.dense_search(self.encode(query), k, filters)
+        hits = self.index.dense_search(self.encode.question(query), k, filters)
         return [Passage(chunk, score, dense=score) for chunk, score in hits]
 
 

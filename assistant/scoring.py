@@ -20,7 +20,6 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -36,6 +35,7 @@ from .types import AssistantError, Chunk, Passage
 
 if TYPE_CHECKING:
     from .index import Index
+    from .retrieve import QueryEncoder
 
 SCORER_FILE = Path(__file__).with_name("scorer.json")
 
@@ -114,6 +114,9 @@ class Decision:
     coef: tuple[float, ...]
     intercept: float
     threshold: float  # answer at or above this probability
+    # A question word the corpus does not use counts as covered by its nearest corpus word
+    # from not at all (this cosine) to fully (this one): coverage.share_uncovered.
+    near: tuple[float, float] = (0.45, 0.7)
 
     def __call__(self, best: float, uncovered: float, overlap: float) -> float:
         values = decision_inputs(best, uncovered, overlap)
@@ -149,7 +152,12 @@ def decision(path: Path = SCORER_FILE) -> Decision:
         features = tuple(str(f) for f in d["features"])
         if not set(features) <= set(DECISION_INPUTS) or len(features) != len(d["coef"]):
             raise ValueError("other features")
-        return Decision(features, tuple(float(v) for v in d["coef"]), float(d["intercept"]), float(d["threshold"]))
+        low, high = (float(v) for v in d.get("near", Decision.near))
+        if not 0 <= low < high <= 1:
+            raise ValueError("near")
+        return Decision(
+            features, tuple(float(v) for v in d["coef"]), float(d["intercept"]), float(d["threshold"]), (low, high)
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise AssistantError(f"{path.name} has no fitted decision to answer; run 'make fit'") from exc
 
@@ -180,14 +188,14 @@ class _Asked:
 
 # complexity: one pass over the passages' sentences, a row of FEATURES each, in their order
 def candidate_features(
-    index: Index, encode: Callable[[str], np.ndarray], query: str, passages: list[Passage], asker: str | None
+    index: Index, encode: QueryEncoder, query: str, passages: list[Passage], asker: str | None
 ) -> tuple[list[Found], np.ndarray]:
     """Every sentence of the passages (instructions to an assistant left out) and its row of
     FEATURES."""
     tokens = lexical_tokens(jur.strip_places(query, index.uses))  # places count as places, not terms
     named = jur.named_places(jur.detect(query))
     asked = _Asked(
-        encode(query),
+        encode.question(query),
         {t: index.idf(t) for t in set(tokens)},
         frozenset(itertools.pairwise(tokens)),
         bool(HOWTO_Q.search(query)),
