@@ -21,7 +21,7 @@ import numpy as np
 from . import jurisdiction as jur
 from .attribution import compose
 from .config import Settings
-from .coverage import uncovered_share, unknown_names
+from .coverage import Uncovered, uncovered_share, unknown_names
 from .embedder import TextEncoder
 from .evidence import Candidate, group_by_passage, quotes, with_followers
 from .index import Index, open_index
@@ -249,7 +249,7 @@ class ExtractiveAnswerer:
         """Every candidate sentence and its features (scoring.candidate_features)."""
         return candidate_features(self.index, self.encode, query, passages, asker)
 
-    def _confidence(self, candidates: list[Candidate], uncovered: float) -> float:
+    def _confidence(self, candidates: list[Candidate], uncovered: Uncovered) -> float:
         """P(the documents answer): from the best sentence and how much of the question the
         corpus and the candidates cover (scoring.Decision)."""
         best = max((c.relevance for c in candidates), default=0.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import jurisdiction as jur
@@ -9,13 +11,29 @@ from .index import Index
 from .lexical import lexical_tokens
 from .question import COMMON_WORDS
 from .retrieve import QueryEncoder
+from .spelling import english
 from .text import capitalised_names, content_words
 
 # A capitalised name the corpus does not use still counts as known when a corpus word is at
 # least this close to it in the embedding space (an abbreviation or spelling: "DMs").
 NAME_NEAR = 0.7
 
-Term = tuple[float, float | None]  # a question word's IDF weight; its nearest corpus word's cosine (None: used)
+
+class Term(NamedTuple):
+    """A content word of the question."""
+
+    weight: float  # its IDF in the corpus
+    nearest: float | None  # the cosine of the nearest corpus word; None: the corpus uses it
+    english: bool  # a dictionary word (spelling.english), not slang, an abbreviation or a name
+
+
+class Uncovered(NamedTuple):
+    """How much of the question (IDF-weighted, 0..1) the corpus has no words for: of its
+    dictionary words, and of its other words ("insta", "ppl", "smh"). The decision to answer
+    weighs the two apart (`make fit`): out of fold, the second says little."""
+
+    english: float
+    other: float
 
 
 def question_terms(index: Index, encode: QueryEncoder, question: str) -> list[Term]:
@@ -25,32 +43,36 @@ def question_terms(index: Index, encode: QueryEncoder, question: str) -> list[Te
     terms = [w for w in content_words(jur.strip_places(question, index.uses)) if lexical_tokens(w)]
     # (a word such as "outs" of "opt-outs" stems to a stopword and is left out)
     vocab = index.vocabulary.vectors
+    words = english()
     out: list[Term] = []
     for w in terms:
         tokens = lexical_tokens(w)
         weight = max(index.idf(t) for t in tokens)
         if all(t in index.stems for t in tokens):
-            out.append((weight, None))
+            out.append(Term(weight, None, True))
         else:
-            out.append((weight, float(np.max(vocab @ encode(w))) if len(vocab) else 0.0))
+            nearest = float(np.max(vocab @ encode(w))) if len(vocab) else 0.0
+            out.append(Term(weight, nearest, w.casefold() in words))
     return out
 
 
-def share_uncovered(terms: list[Term], near: tuple[float, float]) -> float:
-    """How much of the question (IDF-weighted) the corpus has no words for, 0..1: a word
-    the corpus does not use counts as covered by its nearest corpus word from not at all
-    (cosine near[0]) to fully (near[1]). `make fit` chooses `near` (scorer.json)."""
-    total = sum(weight for weight, _ in terms)
+def share_uncovered(terms: list[Term], near: tuple[float, float]) -> Uncovered:
+    """How much of the question the corpus has no words for: a word the corpus does not use
+    counts as covered by its nearest corpus word from not at all (cosine near[0]) to fully
+    (near[1]). `make fit` chooses `near` (scorer.json)."""
+    total = sum(t.weight for t in terms)
     if not total:
-        return 0.0
+        return Uncovered(0.0, 0.0)
     low, high = near
-    uncovered = sum(
-        weight * (1.0 - min(1.0, max(0.0, (cos - low) / (high - low)))) for weight, cos in terms if cos is not None
-    )
-    return uncovered / total
+    shares = [0.0, 0.0]
+    for t in terms:
+        if t.nearest is not None:
+            covered = min(1.0, max(0.0, (t.nearest - low) / (high - low)))
+            shares[0 if t.english else 1] += t.weight * (1.0 - covered)
+    return Uncovered(shares[0] / total, shares[1] / total)
 
 
-def uncovered_share(index: Index, encode: QueryEncoder, question: str, near: tuple[float, float]) -> float:
+def uncovered_share(index: Index, encode: QueryEncoder, question: str, near: tuple[float, float]) -> Uncovered:
     """How much of the question the corpus has no words for (share_uncovered): a word
     counts as covered when the corpus uses it or a word close to it ("pictures" ~ "photos")."""
     return share_uncovered(question_terms(index, encode, question), near)

@@ -34,6 +34,7 @@ from .text import looks_like_instruction
 from .types import AssistantError, Chunk, Passage
 
 if TYPE_CHECKING:
+    from .coverage import Uncovered
     from .index import Index
     from .retrieve import QueryEncoder
 
@@ -101,7 +102,8 @@ class Scorer:
 # What the decision to answer may read; `make fit` chooses which (scorer.json "decision").
 DECISION_INPUTS = (
     "best",  # the logit of the best sentence's probability (Scorer)
-    "uncovered",  # the share of the question the corpus has no words for (coverage.py)
+    "uncovered",  # the share of the question, in dictionary words, the corpus has no words for (coverage.py)
+    "uncovered_other",  # the same of its other words: slang, abbreviations, names
     "overlap",  # the largest IDF-weighted share of the question's terms one candidate sentence uses
 )
 
@@ -118,15 +120,20 @@ class Decision:
     # from not at all (this cosine) to fully (this one): coverage.share_uncovered.
     near: tuple[float, float] = (0.45, 0.7)
 
-    def __call__(self, best: float, uncovered: float, overlap: float) -> float:
+    def __call__(self, best: float, uncovered: Uncovered, overlap: float) -> float:
         values = decision_inputs(best, uncovered, overlap)
         z = sum(w * values[f] for w, f in zip(self.coef, self.features, strict=True))
         return 1.0 / (1.0 + math.exp(-(z + self.intercept)))
 
 
-def decision_inputs(best: float, uncovered: float, overlap: float) -> dict[str, float]:
+def decision_inputs(best: float, uncovered: Uncovered, overlap: float) -> dict[str, float]:
     p = min(max(best, 1e-6), 1 - 1e-6)
-    return {"best": math.log(p / (1 - p)), "uncovered": uncovered, "overlap": overlap}
+    return {
+        "best": math.log(p / (1 - p)),
+        "uncovered": uncovered.english,
+        "uncovered_other": uncovered.other,
+        "overlap": overlap,
+    }
 
 
 @cache

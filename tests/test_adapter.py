@@ -11,7 +11,7 @@ import pytest
 from assistant.adapter import ADAPTER_FILE, QueryAdapter, for_model
 from assistant.answer import ExtractiveAnswerer
 from assistant.config import PACKAGED_MODEL
-from assistant.coverage import share_uncovered
+from assistant.coverage import Term, question_terms, share_uncovered
 from assistant.scoring import SCORER_FILE, decision
 from assistant.types import AssistantError
 
@@ -71,12 +71,21 @@ def test_a_damaged_adapter_file_names_make_fit(tmp_path: Path, content: bytes):
 
 def test_uncovered_share_weighs_words_by_how_close_the_corpus_comes():
     near = (0.4, 0.8)
-    assert share_uncovered([], near) == 0.0
-    assert share_uncovered([(1.0, None), (2.0, None)], near) == 0.0  # the corpus uses every word
-    assert share_uncovered([(1.0, None), (1.0, 0.1)], near) == pytest.approx(0.5)  # nothing near
-    assert share_uncovered([(1.0, 0.9)], near) == 0.0  # a close corpus word ("pics" ~ "photos")
-    assert share_uncovered([(1.0, 0.6)], near) == pytest.approx(0.5)
-    assert share_uncovered([(3.0, 0.1), (1.0, None)], near) == pytest.approx(0.75)  # IDF-weighted
+    used, far, close, between = Term(1.0, None, True), Term(1.0, 0.1, True), Term(1.0, 0.9, True), Term(1.0, 0.6, True)
+    assert share_uncovered([], near) == (0.0, 0.0)
+    assert share_uncovered([used, Term(2.0, None, True)], near) == (0.0, 0.0)  # the corpus uses every word
+    assert share_uncovered([used, far], near).english == pytest.approx(0.5)  # nothing near
+    assert share_uncovered([close], near).english == 0.0  # a close corpus word ("pictures" ~ "photos")
+    assert share_uncovered([between], near).english == pytest.approx(0.5)
+    assert share_uncovered([Term(3.0, 0.1, True), used], near).english == pytest.approx(0.75)  # IDF-weighted
+    # Slang, abbreviations and names the corpus lacks are counted apart from dictionary words.
+    assert share_uncovered([used, Term(1.0, 0.1, False)], near) == pytest.approx((0.0, 0.5))
+
+
+def test_slang_is_told_from_dictionary_words(answerer):
+    terms = question_terms(answerer.index, answerer.encode, "do ppl get paid for pics")
+    assert [t.english for t in terms] == [False, True, True]  # "ppl" is no dictionary word; "paid", "pics" are
+    assert all(t.nearest is not None for t in terms)  # the seed articles use none of the three
 
 
 def test_the_decision_carries_its_fitted_coverage_cosines(tmp_path: Path):

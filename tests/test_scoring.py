@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.answer import ExtractiveAnswerer
+from assistant.coverage import Uncovered
 from assistant.scoring import (
     DECISION_INPUTS,
     FEATURES,
@@ -47,10 +48,11 @@ def test_decision_to_answer_rises_with_the_best_sentence_and_falls_with_uncovere
     decide = decision()
     assert 0 < decide.threshold < 1
     assert set(decide.features) <= set(DECISION_INPUTS)
-    assert decide(0.6, 0.0, 0.5) > decide(0.6, 0.8, 0.5)  # the corpus lacks words of the question
+    none, half, all_ = Uncovered(0.0, 0.0), Uncovered(0.8, 0.0), Uncovered(1.0, 0.0)
+    assert decide(0.6, none, 0.5) > decide(0.6, half, 0.5)  # the corpus lacks words of the question
     if "best" in decide.features:
-        assert decide(0.6, 0.0, 0.5) > decide(0.01, 0.0, 0.5)
-    assert decide(0.9, 0.0, 1.0) >= decide.threshold > decide(0.01, 1.0, 0.0)
+        assert decide(0.6, none, 0.5) > decide(0.01, none, 0.5)
+    assert decide(0.9, none, 1.0) >= decide.threshold > decide(0.01, all_, 0.0)
 
 
 def test_a_scorer_fitted_on_other_features_is_refused(tmp_path: Path):
