@@ -162,8 +162,7 @@ class ExtractiveAnswerer:
         shown = tuple(passages[:k])
         timings = {"retrieve_ms": (t1 - t0) * 1000}
 
-        uncovered = uncovered_share(self.index, self.encode, fixed, self.decide.near)
-        confidence = self._confidence(candidates, uncovered)
+        confidence = self._confidence(candidates, self._uncovered(fixed))
         reason = self._abstain_reason(fixed, candidates, confidence)
         chosen = self._select(_unseen(candidates, filters.seen)) if reason is None else []
         chosen, unanswered = self._with_parts(fixed, chosen, filters, asker)
@@ -221,7 +220,7 @@ class ExtractiveAnswerer:
         passages = self.retriever.retrieve(query, CANDIDATE_PASSAGES, filters, asker=asker)
         candidates = self.candidates(query, passages, asker)
         other = bool(unknown_names(self.index, self.encode, query)) or self._missing_type(query, candidates) is not None
-        return self._confidence(candidates, uncovered_share(self.index, self.encode, query, self.decide.near)), other
+        return self._confidence(candidates, self._uncovered(query)), other
 
     def search_text(self, text: str) -> str:
         """What to search with: typos corrected toward the documents' words ("usin" -> "using")
@@ -248,6 +247,10 @@ class ExtractiveAnswerer:
     ) -> tuple[list[Found], np.ndarray]:
         """Every candidate sentence and its features (scoring.candidate_features)."""
         return candidate_features(self.index, self.encode, query, passages, asker)
+
+    def _uncovered(self, text: str) -> Uncovered:
+        """How much of `text` the corpus has no words for (coverage.uncovered_share)."""
+        return uncovered_share(self.index, self.encode, text, self.decide.near)
 
     def _confidence(self, candidates: list[Candidate], uncovered: Uncovered) -> float:
         """P(the documents answer): from the best sentence and how much of the question the
@@ -300,12 +303,7 @@ class ExtractiveAnswerer:
             cands = self.candidates(part, passages, asker)
             if (
                 not cands
-                or self._abstain_reason(
-                    part,
-                    cands,
-                    self._confidence(cands, uncovered_share(self.index, self.encode, part, self.decide.near)),
-                )
-                is not None
+                or self._abstain_reason(part, cands, self._confidence(cands, self._uncovered(part))) is not None
             ):
                 unanswered.append(part)
                 continue

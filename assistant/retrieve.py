@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -43,14 +43,16 @@ class QueryEncoder:
     (adapter.py) when there is one for the index's embedding model; calling the encoder
     gives a text's own vector (a heading, a word)."""
 
-    def __init__(self, index: Index, size: int = 512, adapter: QueryAdapter | bool | None = True) -> None:
+    def __init__(
+        self, index: Index, size: int = 512, adapter: QueryAdapter | Literal["fitted"] | None = "fitted"
+    ) -> None:
         self.index = index
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
-        if adapter is True:
+        if adapter == "fitted":
             embedder = index.embedder
             adapter = adapters.for_model(str(getattr(embedder, "model", embedder.name)), embedder.dim)
-        self.adapter: QueryAdapter | None = adapter or None
+        self.adapter: QueryAdapter | None = adapter
 
     def question(self, text: str) -> np.ndarray:
         vec = self(text)
