@@ -62,12 +62,6 @@ FIT_SETS = ("visible", "dev", "dev2", "evolving", "evolving2")
 # to 0.737 and on dev2 from 0.522 to 0.667 (recall 0.600 -> 0.500), PolicyQA fit questions
 # answered from 91.7% to 94.2%; the other words' weight came out near zero.
 DECISION_FEATURES = ("best", "uncovered", "uncovered_other")
-# How the sentence scorer's rows are weighted (row_weights). "sources" (each seed-corpus set
-# and the PolicyQA policies alike) raised the out-of-fold sentence hit@1 averaged over the
-# sources from 0.526 to 0.548 (PolicyQA fit 0.284 -> 0.267), but with the decision to answer
-# fitted on its probabilities the share of fit questions answered right, averaged over the
-# sources, fell from 0.477 to 0.463 and PolicyQA fit questions answered from 81% to 26%.
-ROW_WEIGHTING = "rows"
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 
@@ -231,35 +225,27 @@ def source_weights(group: np.ndarray) -> np.ndarray:
     return np.where(seed, 1.0, seed.sum() / len(FIT_SETS) / max((~seed).sum(), 1))
 
 
-def fit_model(x: np.ndarray, y: np.ndarray, c: float, weight: np.ndarray | None = None) -> Any:
-    """The sentence scorer: a logistic regression on standardised features, rows weighted
-    by `weight` (None: every candidate row counts once)."""
+def fit_model(x: np.ndarray, y: np.ndarray, c: float) -> Any:
+    """The sentence scorer: every candidate row counts once (the PolicyQA rows are most of
+    them). Rows weighted by source (each seed-corpus set and the PolicyQA policies alike, as
+    the decision is) raised the out-of-fold sentence hit@1 averaged over the sources from
+    0.526 to 0.548 (PolicyQA fit 0.284 -> 0.267), but with the decision to answer fitted on
+    its probabilities the share of fit questions answered right, averaged over the sources,
+    fell from 0.477 to 0.463 and PolicyQA fit questions answered from 81% to 26%."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
-    return model.fit(x, y, logisticregression__sample_weight=weight)
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
 
 
-def row_weights(data: dict[str, np.ndarray], weighting: str) -> np.ndarray | None:
-    """ "rows": every candidate row counts once (the PolicyQA rows are most of them);
-    "sources": each seed-corpus set and the PolicyQA policies together weigh alike."""
-    if weighting == "rows":
-        return None
-    w = source_weights(data["group"])
-    return w * len(w) / w.sum()
-
-
-def out_of_fold(data: dict[str, np.ndarray], c: float, weighting: str = "rows") -> np.ndarray:
+def out_of_fold(data: dict[str, np.ndarray], c: float) -> np.ndarray:
     """Each row's probability from a model fitted without the row's group."""
     x, y, group = data["x"], data["y"], data["group"]
-    weight = row_weights(data, weighting)
     out = np.zeros(len(y))
     for g in np.unique(group):
         held = group == g
-        w = None if weight is None else weight[~held]
-        out[held] = fit_model(x[~held], y[~held], c, w).predict_proba(x[held])[:, 1]
+        out[held] = fit_model(x[~held], y[~held], c).predict_proba(x[held])[:, 1]
     return out
 
 
@@ -436,20 +422,19 @@ def main() -> int:
     y = data["y"]
     log(f"{len(y)} candidate rows, {int(y.sum())} hold an answer, {len(data['names'])} questions")
 
-    weighting = ROW_WEIGHTING
     best_c, best_hit = C_GRID[0], -1.0
     for c in C_GRID:
-        hit = macro_hit(data, out_of_fold(data, c, weighting))
+        hit = macro_hit(data, out_of_fold(data, c))
         log(f"  C={c}: out-of-fold hit@1 {hit:.3f} (mean over the sources)")
         if hit > best_hit + 1e-9:
             best_c, best_hit = c, hit
-    oof = out_of_fold(data, best_c, weighting)
+    oof = out_of_fold(data, best_c)
     report(data, {"hand score": data["hand"], "cosine": data["x"][:, 0], "fitted": oof})
 
     dec, dec_text = fit_decision(data, oof)
     print(dec_text)
 
-    model = fit_model(data["x"], y, best_c, row_weights(data, weighting))
+    model = fit_model(data["x"], y, best_c)
     scaler, logit = model.steps[0][1], model.steps[1][1]
     scorer = Scorer(scaler.mean_, scaler.scale_, logit.coef_[0], float(logit.intercept_[0]))
     print("\nweights (standardised features):")
@@ -462,7 +447,7 @@ def main() -> int:
     if not args.no_write:
         extra = {
             "C": best_c,
-            "row_weighting": weighting,
+            "row_weighting": "rows",
             "rows": len(y),
             "questions": len(data["names"]),
             "out_of_fold_macro_hit@1": round(best_hit, 4),
