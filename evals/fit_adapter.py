@@ -18,8 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from assistant.index import Index
 
 L2 = 1e-3
 EPOCHS = 5
@@ -36,13 +40,13 @@ class Item:
     answers: np.ndarray  # bool per sentence: holds an evidence string
 
 
-def scope_sentences(index: object) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def scope_sentences(index: Index) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Every sentence of an index: vectors, document ids and texts, in chunk order."""
     vectors, doc_ids, texts = [], [], []
-    for i in range(len(index.chunks)):  # type: ignore[attr-defined]
-        chunk = index.chunks[i]  # type: ignore[attr-defined]
-        text = index.documents[chunk.doc_id].text  # type: ignore[attr-defined]
-        rows = index.sentences_of(chunk)  # type: ignore[attr-defined]
+    for i in range(len(index.chunks)):
+        chunk = index.chunks[i]
+        text = index.documents[chunk.doc_id].text
+        rows = index.sentences_of(chunk)
         for j, sent in enumerate(chunk.sentences):
             vectors.append(rows[j])
             doc_ids.append(chunk.doc_id)
