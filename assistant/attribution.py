@@ -1,17 +1,19 @@
 """Quotes as an answer's text: attributed and dated when sources or dates differ, and an
 older statement a newer one supersedes shown under "Earlier:", never as current.
 
-A statement supersedes another when it is later (by its document's date), says something
+A statement's date is its document's, unless a dated update introduces it ("Update, 20 June
+2025: ...", a heading that is a date; dating.statement_date).
+A statement supersedes another when it is later, says something
 about the same subject (sentence cosine at least SUPERSEDES, fitted on the evolving fit
 set: see evals/README.md) and speaks of the same places.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .dating import display
-from .evidence import Candidate
+from .dating import dated_by, display, statement_date
+from .evidence import REDUNDANT, Candidate
 from .text import defuse_markers, one_line
 from .types import Citation, Document
 
@@ -25,10 +27,25 @@ class Composed:
     earlier: tuple[int, ...]
 
 
-def label(doc: Document) -> str:
-    """ "CNET, 3 June 2024" (the title when there is no publisher; "undated" when no date)."""
+def label(doc: Document, when: str) -> str:
+    """ "CNET, 3 June 2024" (the title when there is no publisher; "undated" when no date).
+    `when`: the statement's date (stated())."""
     source = doc.publisher or doc.title
-    return f"{source}, {display(doc.published)}" if doc.published else f"{source}, undated"
+    return f"{source}, {display(when)}" if when else f"{source}, undated"
+
+
+def stated(cand: Candidate, documents: dict[str, Document]) -> str:
+    """When the candidate sentence was stated (dating.statement_date)."""
+    doc = documents[cand.chunk.doc_id]
+    return statement_date(doc.text, cand.start, cand.chunk.section, doc.published)
+
+
+def stated_by(candidates: list[Candidate], as_of: str | None, documents: dict[str, Document]) -> list[Candidate]:
+    """The candidates stated by an as-of date: a document dated by then may hold an update
+    written later ("Update, 6 March 2025: ..."), which is left out."""
+    if not as_of:
+        return candidates
+    return [c for c in candidates if dated_by(stated(c, documents), as_of)]
 
 
 def later(a: str, b: str) -> bool:
@@ -37,13 +54,34 @@ def later(a: str, b: str) -> bool:
     return bool(k) and a[:k] > b[:k]
 
 
+def newer_statement(
+    best: Candidate, candidates: list[Candidate], documents: dict[str, Document], ratio: float
+) -> Candidate | None:
+    """The likeliest candidate stated later than `best` on the same point that says something
+    else (same places; sentence cosine from SUPERSEDES up to REDUNDANT, above which it merely
+    repeats it) and scores at least `ratio` of it: a policy changed, a deadline moved, a pause
+    lifted. None when there is none. `candidates`: most likely first."""
+    when = stated(best, documents)
+    for cand in candidates:
+        if cand.rank_score < ratio * best.rank_score:
+            return None
+        if (
+            cand.key != best.key
+            and set(cand.chunk.jurisdictions) == set(best.chunk.jurisdictions)
+            and SUPERSEDES <= float(cand.vector @ best.vector) <= REDUNDANT
+            and later(stated(cand, documents), when)
+        ):
+            return cand
+    return None
+
+
 def superseded(quotes: list[tuple[Candidate, int]], documents: dict[str, Document]) -> set[int]:
     """Indexes of the quotes a later quote on the same subject and places supersedes."""
     out = set()
     for i, (a, _) in enumerate(quotes):
-        date_a = documents[a.chunk.doc_id].published
+        date_a = stated(a, documents)
         for b, _ in quotes:
-            if not later(documents[b.chunk.doc_id].published, date_a):
+            if not later(stated(b, documents), date_a):
                 continue
             same_places = set(a.chunk.jurisdictions) == set(b.chunk.jurisdictions)
             if same_places and float(a.vector @ b.vector) >= SUPERSEDES:
@@ -55,8 +93,8 @@ def superseded(quotes: list[tuple[Candidate, int]], documents: dict[str, Documen
 def compose(quotes: list[tuple[Candidate, int]], documents: dict[str, Document], notice: str = "") -> Composed:
     """The answer's text and citations, numbered in reading order: current statements first,
     then those under "Earlier:"."""
-    docs = {c.chunk.doc_id for c, _ in quotes}
-    attributed = len(docs) > 1 or len({documents[d].published for d in docs}) > 1
+    when = [stated(c, documents) for c, _ in quotes]
+    attributed = len({c.chunk.doc_id for c, _ in quotes}) > 1 or len(set(when)) > 1
     old = superseded(quotes, documents)
     order = [i for i in range(len(quotes)) if i not in old] + [i for i in range(len(quotes)) if i in old]
     parts = [notice] if notice else []
@@ -65,12 +103,12 @@ def compose(quotes: list[tuple[Candidate, int]], documents: dict[str, Document],
     for n, i in enumerate(order, start=1):
         cand, end = quotes[i]
         doc = documents[cand.chunk.doc_id]
-        citation = Citation.from_span(n, doc, cand.chunk.id, cand.start, end)
+        citation = replace(Citation.from_span(n, doc, cand.chunk.id, cand.start, end), published=when[i])
         citations.append(citation)
         if i in old:
             if not earlier:
                 parts.append("Earlier:")
             earlier.append(n)
         quote = f"{defuse_markers(one_line(citation.quote))} [{n}]"
-        parts.append(f"{label(doc)}: {quote}" if attributed else quote)
+        parts.append(f"{label(doc, when[i])}: {quote}" if attributed else quote)
     return Composed(" ".join(parts), tuple(citations), tuple(earlier))

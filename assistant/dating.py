@@ -1,4 +1,5 @@
-"""When a document was written: from the manifest, the page's metadata, or its own text.
+"""When a document was written: from the manifest, the page's metadata, or its own text;
+and when one of its statements was, when a dated update introduces it.
 
 A date found in the text is the first full date (day, month and year) in the document's
 opening ("Issued on 24 April 2024", "Updated: September 2, 2024", "2024-09-02"): a
@@ -46,6 +47,39 @@ def date_in_text(text: str) -> str:
             continue  # "31 February 2024"
         return found.isoformat()
     return ""
+
+
+# A lead-in that dates what follows, give or take a word or two: a heading ("Update, 21 October
+# 2024") or a paragraph's opening up to its colon ("**Update, 20 June 2025:** ...", "Editor's
+# note (March 2025): ..."). More words than that make it a sentence that merely names a date.
+_MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+LEAD_WORDS = 2
+LEAD_CHARS = 60  # how far into a paragraph its lead-in's colon may be
+
+
+def lead_date(lead: str) -> str:
+    """The date a heading or a paragraph's lead-in gives as its own: a full date ("2024-10-21")
+    or a month ("2024-04"), when the lead-in is little more than that date; else ""."""
+    full = _FULL_DATE.search(lead)
+    found, span = (date_in_text(full.group(0)), full.span()) if full else ("", (0, 0))
+    if not found:
+        month = _MONTH_YEAR.search(lead)
+        if not month:
+            return ""
+        found, span = f"{month.group(2)}-{_month(month.group(1)):02d}", month.span()
+    rest = re.findall(r"[^\W\d_][\w'’]*", lead[: span[0]] + " " + lead[span[1] :])
+    return found if len(rest) <= LEAD_WORDS else ""
+
+
+def statement_date(text: str, start: int, section: str, published: str) -> str:
+    """When the sentence at `start` of `text` (a document's) was stated: its paragraph's dated
+    lead-in ("Update, 20 June 2025: ..."), else its section heading's date, else `published`."""
+    brk = text.rfind("\n\n", 0, start)
+    para = brk + 2 if brk >= 0 else 0
+    end = para + LEAD_CHARS if start == para else min(start, para + LEAD_CHARS)
+    colon = text.find(":", para, end)
+    lead = text[para:colon] if colon > para else ""
+    return lead_date(lead) or lead_date(section) or published
 
 
 AS_OF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")

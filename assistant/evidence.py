@@ -15,6 +15,7 @@ from .types import Chunk
 
 MAX_SENTENCES = 4  # in an answer, counting the sentence that completes a very short one
 SHORT = 40  # a sentence this short ("At the moment, no.") is followed by the next one for substance
+REDUNDANT = 0.85  # cosine above which two sentences say the same thing
 
 
 @dataclass(frozen=True)

@@ -87,3 +87,62 @@ def test_an_as_of_date_keeps_documents_not_later_at_the_precision_both_have():
     assert check_as_of(" 2024-07 ") == "2024-07"
     with pytest.raises(ValueError, match="not a date"):
         check_as_of("June")
+
+
+def test_a_dated_update_dates_its_own_paragraph_and_a_dated_heading_its_section():
+    from assistant.dating import lead_date, statement_date
+
+    text = (
+        "# Decision\n\nDecision date: 3 March 2025\n\nThe data must be deleted by 30 June 2025.\n\n"
+        "**Update, 20 June 2025:** The deadline is extended. It is now 30 September 2025.\n\nReports follow."
+    )
+    at = text.index
+    assert statement_date(text, at("The data must"), "Decision", "2025-03-03") == "2025-03-03"
+    assert statement_date(text, at("**Update"), "Decision", "2025-03-03") == "2025-06-20"
+    assert statement_date(text, at("It is now"), "Decision", "2025-03-03") == "2025-06-20"  # same paragraph
+    assert statement_date(text, at("Reports follow"), "Decision", "2025-03-03") == "2025-03-03"
+    assert statement_date(text, at("Reports follow"), "Update, April 2025", "2025-03-03") == "2025-04"
+    assert lead_date("Editor's note (June 20, 2025)") == "2025-06-20"
+    # A sentence that merely names a date is not a dated lead-in.
+    assert lead_date("The agency said on 3 May 2024 that") == "" and lead_date("Case CDPA-2024-117") == ""
+
+
+UPDATED = "Members can object by form.\n\nUpdate, 6 March 2025: The form is closed; members write to support instead."
+
+
+def updated_docs() -> dict[str, Document]:
+    return docs() | {"upd": Document("upd", "Help", UPDATED, publisher="Lumora", published="2024-09-02")}
+
+
+def update_cand(sentence: str, vector: list[float], score: float = 1.0) -> Candidate:
+    start = UPDATED.index(sentence)
+    chunk = Chunk("upd#0", "upd", UPDATED, 0, len(UPDATED), "")
+    v = np.array(vector, dtype=np.float32)
+    return Candidate(chunk, start, start + len(sentence), v / np.linalg.norm(v), score, score, 0)
+
+
+def test_a_quote_from_a_dated_update_is_labelled_with_its_date_and_left_out_as_of_before_it():
+    from assistant.attribution import stated_by
+
+    old = update_cand("Members can object by form.", [1, 0, 0])
+    new = update_cand("Update, 6 March 2025: The form is closed; members write to support instead.", [1, 0.3, 0])
+    composed = compose([(new, new.end), (old, old.end)], updated_docs())
+    assert composed.text.startswith("Lumora, 6 March 2025: Update, 6 March 2025: The form is closed")
+    assert composed.citations[0].published == "2025-03-06" and composed.earlier == (2,)
+    assert [c.key for c in stated_by([new, old], "2024-12", updated_docs())] == [old.key]
+
+
+def test_a_later_statement_on_the_same_point_is_found_but_not_a_repetition_or_another_subject():
+    from assistant.attribution import newer_statement
+
+    best = update_cand("Members can object by form.", [1, 0, 0], 1.0)
+    new = update_cand("Update, 6 March 2025: The form is closed; members write to support instead.", [1, 0.8, 0], 0.6)
+    found = newer_statement(best, [best, new], updated_docs(), ratio=0.4)
+    assert found is not None and found.key == new.key
+    assert newer_statement(best, [best, new], updated_docs(), ratio=0.7) is None  # scores too low
+    repeat = update_cand("Update, 6 March 2025: The form is closed; members write to support instead.", [1, 0.1, 0])
+    assert newer_statement(best, [best, repeat], updated_docs(), ratio=0.4) is None  # says the same thing
+    elsewhere = update_cand("Update, 6 March 2025: The form is closed; members write to support instead.", [0, 1, 0])
+    assert newer_statement(best, [best, elsewhere], updated_docs(), ratio=0.4) is None  # another subject
+    # An older statement never supersedes the newer best one.
+    assert newer_statement(new, [new, best], updated_docs(), ratio=0.0) is None

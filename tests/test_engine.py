@@ -124,6 +124,17 @@ def test_an_as_of_date_answers_from_the_documents_dated_up_to_then(answerer):
         answerer.answer("Is my data used to train models?", Filters(as_of="2023"))
 
 
+def test_a_question_that_names_a_time_is_answered_as_of_then(answerer):
+    answer = answerer.answer("Back in 2024, was my data used to train models?")
+    assert not answer.abstained and answer.text.startswith("As of 2024:")
+    assert {c.doc_id for c in answer.citations} == {"quillnote-data-policy"}  # the only one dated by then
+    # No document is dated by 2023: an answer from all of them, with a note, not an error.
+    early = answerer.answer("Back in 2023, was my data used to train models?")
+    assert not early.abstained and early.text.startswith("No document is dated by 2023;")
+    plain = answerer.answer("Was my data used to train models?")
+    assert [c.quote for c in early.citations] == [c.quote for c in plain.citations]
+
+
 def test_unknown_source_is_a_clear_error(answerer):
     with pytest.raises(AssistantError, match="unknown source 'nope'"):
         answerer.answer("Is my data sold?", Filters(sources=("nope",)))

@@ -1,0 +1,115 @@
+"""The time a question asks about ("in June 2024", "back in 2024", "as of March 2025"),
+as an as-of date: the end of that period, at the precision the question gives.
+
+Only a date that sets the question's time counts: a preposition directly before a date
+(a month and year, a full date, a year, or a season and year), where the phrase opens the
+question, is one that always names a time of reference ("as of", "back in"), or closes a
+question that does not ask for a date ("What could I do in June 2024?", not "When did it
+start?", "Did it start in June 2024?"). An event named instead of a date ("before the 2025
+restart") and vague times ("mid-2025", "winter 2024") are not read. The date itself is read
+by dateparser (it reports whether it is a day, a month or a year).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import replace
+from datetime import date, timedelta
+
+from .dating import display
+from .types import Document, Filters
+
+_MONTH = "|".join(
+    sorted({m for i in range(1, 13) for m in (calendar.month_name[i], calendar.month_abbr[i])} | {"Sept"}, key=len)[
+        ::-1
+    ]
+)
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_DATE = (
+    rf"(?:{_DAY}\s+(?:of\s+)?(?:{_MONTH})\.?,?\s+\d{{4}}"  # 14 June 2024
+    rf"|(?:{_MONTH})\.?\s+{_DAY},?\s+\d{{4}}"  # June 14, 2024
+    rf"|(?:{_MONTH})\.?,?\s+\d{{4}}"  # June 2024
+    r"|(?:spring|summer|autumn|fall)\s+(?:of\s+)?\d{4}"  # autumn 2024
+    r"|\d{4}-\d{2}(?:-\d{2})?"  # 2024-06, 2024-06-14
+    r"|(?:19|20)\d{2})"  # 2024
+)
+# Prepositions that name a time of reference wherever they stand.
+_ALWAYS = r"as of|as at|back in|at the time of"
+_OTHER = r"in|during|by|before|until|till|at the end of"
+_PHRASE = re.compile(
+    rf"(?<![\w-])(?<!from )(?<!since )(?<!after )(?P<prep>{_ALWAYS}|{_OTHER})\s+(?P<date>{_DATE})(?![\w-])",
+    re.IGNORECASE,
+)
+# A question that asks for a date, or whether something happened at one, is about the date.
+_ASKS_DATE = re.compile(
+    r"^\s*(?:when|since when|by when|what (?:date|day|month|year))\b|\bwhat date\b"
+    r"|\b(?:start|starts|started|begin|begins|began|kick|kicks|kicked|launch|launched|take effect|takes effect|"
+    r"took effect|come into force|came into force|end|ends|ended|stop|stopped|resume|resumed|expire|expired)\b",
+    re.IGNORECASE,
+)
+# Seasons as the month they end in (northern hemisphere, meteorological); winter spans two years.
+_SEASON_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11}
+
+
+def asked_time(question: str, filters: Filters, documents: dict[str, Document]) -> tuple[Filters, str]:
+    """The filters to answer with, and a note opening the answer: a question about a past time
+    ("in June 2024") is answered as of then; when no document is dated by then, from all of
+    them, saying so. An as-of date given with the question (`--as-of`) wins."""
+    asked = None if filters.as_of else asked_as_of(question)
+    if asked is None:
+        return filters, ""
+    as_of = asked[0]
+    dated = replace(filters, as_of=as_of)
+    if any(dated.allows_document(d) for d in documents.values()):
+        return dated, f"As of {display(as_of)}:"
+    return filters, f"No document is dated by {display(as_of)}; this is what the documents say:"
+
+
+def asked_as_of(question: str) -> tuple[str, str] | None:
+    """(as-of date, the phrase that names it) for a question about a past time, else None.
+
+    The as-of date is "YYYY", "YYYY-MM" or "YYYY-MM-DD": the period the question names
+    ("June 2024" -> "2024-06"), or for "before" the period just before it ("before 2025" -> "2024").
+    """
+    for m in _PHRASE.finditer(question):
+        prep = m.group("prep").lower()
+        opens = not question[: m.start()].strip(" ,")
+        closes = not question[m.end() :].strip(" ?.!")
+        if not (re.fullmatch(_ALWAYS, prep) or opens or (closes and not _ASKS_DATE.search(question))):
+            continue
+        period = _period(m.group("date"))
+        if period is not None:
+            return (_before(period) if prep == "before" else period), m.group(0).strip()
+    return None
+
+
+def _period(text: str) -> str | None:
+    """ "June 2024" -> "2024-06", "14 June 2024" -> "2024-06-14", "2024" -> "2024", "autumn 2024" -> "2024-11"."""
+    season = re.match(r"(spring|summer|autumn|fall)\s+(?:of\s+)?(\d{4})", text, re.IGNORECASE)
+    if season:
+        return f"{season.group(2)}-{_SEASON_END[season.group(1).lower()]:02d}"
+    if re.fullmatch(r"\d{4}", text):
+        return text
+    from dateparser.date import DateDataParser  # imported only for a question that names a date
+
+    data = DateDataParser(languages=["en"]).get_date_data(text)
+    if data.date_obj is None:
+        return None
+    found = data.date_obj.date()
+    if data.period == "year":
+        return f"{found.year}"
+    if data.period == "month":
+        return f"{found.year}-{found.month:02d}"
+    return found.isoformat()
+
+
+def _before(period: str) -> str:
+    """The period just before one of the same precision ("2025" -> "2024", "2024-06" -> "2024-05")."""
+    parts = [int(p) for p in period.split("-")]
+    if len(parts) == 1:
+        return str(parts[0] - 1)
+    if len(parts) == 2:
+        year, month = parts
+        return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    return (date(*parts) - timedelta(days=1)).isoformat()
