@@ -232,3 +232,38 @@ def test_the_jurisdiction_rule_is_one_rule():
     assert jur.relation((jur.OTHER,), doc_places, "BR") is jur.Relation.GENERAL_RULE
     assert jur.relation((), doc_places, "BR") is jur.Relation.NEUTRAL
     assert jur.applies((jur.OTHER,), doc_places, "BR") and not jur.applies(("EU",), doc_places, "US")
+
+
+def test_a_later_document_s_statement_on_the_best_sentence_s_point_is_found_and_quoted_first(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "docs").mkdir(parents=True)
+    texts = {
+        "wire-2024": ("2024-07-19", "# Tracker pause\n\nThe agency has not fined Acme over the tracker programme yet."),
+        "post-2025": (
+            "2025-04-09",
+            "# Tracker restart\n\nThe agency fined Acme 6 million dollars over the tracker programme.",
+        ),
+    }
+    entries = []
+    for doc_id, (published, text) in texts.items():
+        (corpus / "docs" / f"{doc_id}.md").write_text(text, "utf-8")
+        entries.append(
+            f'[[source]]\nid = "{doc_id}"\ntitle = "{doc_id}"\npublisher = "{doc_id}"\n'
+            f'path = "docs/{doc_id}.md"\npublished = {published}\nkind = "news"\n'
+        )
+    (corpus / "sources.toml").write_text("\n".join(entries), "utf-8")
+    settings = Settings(home=tmp_path / "home", corpus=corpus)
+    encoder = HashingEncoder()
+    refresh(settings, embedder=encoder, fetch=False)
+    answerer = open_answerer(settings, embedder=encoder)
+    question = "Has the agency fined Acme over the tracker programme?"
+    # The question's own search reached only the older report.
+    old = [p for p in answerer.retriever.retrieve(question, 8) if p.chunk.doc_id == "wire-2024"]
+    found = answerer._with_later(question, answerer.candidates(question, old, None), old, Filters(), None)
+    assert {c.chunk.doc_id for c in found} == {"wire-2024", "post-2025"}
+    newest = answerer._select(found)
+    assert newest[0].chunk.doc_id == "post-2025"
+    # Nothing later than the best sentence: the candidates are left as they are.
+    new = [p for p in answerer.retriever.retrieve(question, 8) if p.chunk.doc_id == "post-2025"]
+    cands = answerer.candidates(question, new, None)
+    assert answerer._with_later(question, cands, new, Filters(), None) == cands
