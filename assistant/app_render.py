@@ -81,7 +81,13 @@ def render_message(answer: Answer, turn: int) -> str:
             f'<div class="abstain">ℹ️ <b>{html.escape(answer.text, quote=False)}</b><br>'
             "<i>The nearest passages are listed under Sources as related reading, not as an answer.</i></div>"
         )
-    body = _link_markers(md_text(answer.text), answer.citations, turn)
+    current, earlier, tail = _parts(answer)
+    body = md_text(current)
+    if earlier:  # set apart, so that a superseded statement is never read as current
+        body += "\n\n> *Earlier, superseded by the above:* " + md_text(earlier)
+    if tail:
+        body += "\n\n" + md_text(tail)
+    body = _link_markers(body, answer.citations, turn)
     place = f"*Answering for {jur.name(answer.jurisdiction)}.*\n\n" if answer.jurisdiction else ""
     note = (
         f'\n\n<span class="checknote">ⓘ {md_text(answer.notice)}</span>'
@@ -89,6 +95,25 @@ def render_message(answer: Answer, turn: int) -> str:
         else ""
     )
     return place + body + note
+
+
+def _parts(answer: Answer) -> tuple[str, str, str]:
+    """The answer's text cut in three: the current statements, those after "Earlier:" (without
+    that word), and what follows the last quote (the parts the documents do not answer).
+    Every [n] in the text is a citation's marker (a document's own "[2]" is shown as "(2)")."""
+    text = answer.text
+    if not answer.earlier or not answer.citations or min(answer.earlier) < 2:
+        return text, "", ""
+    cut = text.find(f"[{min(answer.earlier) - 1}]")
+    last = f"[{answer.citations[-1].n}]"
+    end = text.find(last, cut)
+    if cut < 0 or end < 0:
+        return text, "", ""
+    cut += len(f"[{min(answer.earlier) - 1}]")
+    end += len(last)
+    earlier = text[cut:end].strip()
+    earlier = earlier.removeprefix("Earlier:").strip()
+    return text[:cut].strip(), earlier, text[end:].strip()
 
 
 def message_pieces(message: str) -> list[str]:
@@ -110,9 +135,12 @@ def _link_markers(body: str, citations: tuple[Citation, ...], turn: int) -> str:
     return body
 
 
-def _meta_line(doc: Any) -> str:
+def _meta_line(doc: Any, stated: str = "") -> str:
+    """Publisher, date, kind, places, link; `stated`: the quote's own date when a dated update
+    in the document gives it one ("update of 2025-06-20")."""
     fetched = f"fetched {doc.fetched[:10]}" if doc.fetched else ""
-    parts = [doc.publisher, doc.published, fetched, doc.kind.replace("-", " ")]
+    update = f"update of {stated}" if stated and stated != doc.published else ""
+    parts = [doc.publisher, doc.published, update, fetched, doc.kind.replace("-", " ")]
     places = ", ".join(jur.name(j) for j in doc.jurisdictions)
     if places:
         parts.append(f"about {places}")
@@ -169,7 +197,7 @@ def _citation_card(
     return (
         f'<div class="src-card" id="src-{turn}-{c.n}" data-start="{c.start}" data-end="{c.end}">'
         f'<span class="src-n">[{c.n}]</span><b>{esc(doc.title)}</b>'
-        f'<div class="meta">{_meta_line(doc)}</div>'
+        f'<div class="meta">{_meta_line(doc, c.published)}</div>'
         f"<blockquote>{passage}</blockquote>"
         f'<details class="viewdoc"><summary>View document</summary><div class="doc">{whole}</div></details>'
         "</div>"
