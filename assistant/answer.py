@@ -309,18 +309,21 @@ class ExtractiveAnswerer:
         unanswered: list[str] = []
         for part in parts:
             passages = self.retriever.retrieve(part, CANDIDATE_PASSAGES, filters, asker=asker)
-            cands = self.candidates(part, passages, asker)
+            cands = stated_by(self.candidates(part, passages, asker), filters.as_of, self.index.documents)
             if (
                 not cands
                 or self._abstain_reason(part, cands, self._confidence(cands, self._uncovered(part))) is not None
             ):
                 unanswered.append(part)
                 continue
+            cands = self._with_later(part, cands, passages, filters, asker)
             best = cands[0]
-            if any(c.key == best.key or float(best.vector @ c.vector) > REDUNDANT for c in chosen):
+            newer = newer_statement(best, cands, self.index.documents)
+            picks = [c for c in (best, newer) if c is not None and all(c.key != k.key for k in chosen)]
+            if not picks or (newer is None and any(float(best.vector @ c.vector) > REDUNDANT for c in chosen)):
                 continue
             have = {c.key for c in chosen}
-            chosen += [c for c in with_followers([best], cands) if c.key not in have]
+            chosen += [c for c in with_followers(picks, cands) if c.key not in have]
         return chosen, unanswered if chosen else []
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
