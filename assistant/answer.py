@@ -9,7 +9,6 @@ mentions, or when the question asks for a number or a date and the evidence hold
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -20,7 +19,7 @@ import numpy as np
 
 from . import jurisdiction as jur
 from .attribution import compose, later, newer_statement, newest_first, stated, stated_by
-from .config import Settings
+from .config import Settings, load_calibration
 from .coverage import Uncovered, uncovered_share, unknown_names
 from .embedder import TextEncoder
 from .evidence import REDUNDANT, Candidate, group_by_passage, quotes, with_followers
@@ -299,32 +298,38 @@ class ExtractiveAnswerer:
     def _with_parts(
         self, question: str, chosen: list[Candidate], filters: Filters, asker: str | None
     ) -> tuple[list[Candidate], list[str]]:
-        """For a question of several parts, each answerable part's best sentence is quoted too
-        (after the sentences chosen for the whole question, when not already among them).
-        Returns the sentences and the parts the documents do not answer."""
+        """For a question of several parts, each answerable part's best sentence (and a newer
+        statement on its point) is quoted too, after the sentences chosen for the whole question
+        when not already among them. Returns the sentences and the parts the documents do not answer."""
         parts = split_parts(question)
         if len(parts) < 2:
             return chosen, []
         chosen = list(chosen)
         unanswered: list[str] = []
         for part in parts:
-            passages = self.retriever.retrieve(part, CANDIDATE_PASSAGES, filters, asker=asker)
-            cands = stated_by(self.candidates(part, passages, asker), filters.as_of, self.index.documents)
-            if (
-                not cands
-                or self._abstain_reason(part, cands, self._confidence(cands, self._uncovered(part))) is not None
-            ):
+            picks = self._part_picks(part, chosen, filters, asker)
+            if picks is None:
                 unanswered.append(part)
-                continue
-            cands = self._with_later(part, cands, passages, filters, asker)
-            best = cands[0]
-            newer = newer_statement(best, cands, self.index.documents)
-            picks = [c for c in (best, newer) if c is not None and all(c.key != k.key for k in chosen)]
-            if not picks or (newer is None and any(float(best.vector @ c.vector) > REDUNDANT for c in chosen)):
-                continue
-            have = {c.key for c in chosen}
-            chosen += [c for c in with_followers(picks, cands) if c.key not in have]
+            else:
+                chosen += picks
         return chosen, unanswered if chosen else []
+
+    def _part_picks(
+        self, part: str, chosen: list[Candidate], filters: Filters, asker: str | None
+    ) -> list[Candidate] | None:
+        """The sentences to add for one part of a question; None when the documents do not answer it."""
+        passages = self.retriever.retrieve(part, CANDIDATE_PASSAGES, filters, asker=asker)
+        cands = stated_by(self.candidates(part, passages, asker), filters.as_of, self.index.documents)
+        if not cands or self._abstain_reason(part, cands, self._confidence(cands, self._uncovered(part))) is not None:
+            return None
+        cands = self._with_later(part, cands, passages, filters, asker)
+        best = cands[0]
+        newer = newer_statement(best, cands, self.index.documents)
+        picks = [c for c in (best, newer) if c is not None and all(c.key != k.key for k in chosen)]
+        if not picks or (newer is None and any(float(best.vector @ c.vector) > REDUNDANT for c in chosen)):
+            return []
+        have = {c.key for c in chosen}
+        return [c for c in with_followers(picks, cands) if c.key not in have]
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
         """The best sentence, and the next ones nearly as likely to answer, unless they repeat it."""
@@ -391,24 +396,6 @@ def _unseen(candidates: list[Candidate], seen: tuple[str, ...]) -> list[Candidat
     """The candidates a conversation has not quoted yet, unless it has quoted them all."""
     fresh = [c for c in candidates if quote_key(c.chunk.id, c.start) not in seen]
     return fresh or candidates
-
-
-def load_calibration(settings: Settings) -> dict[str, float | None]:
-    """Calibrated values from ASSISTANT_HOME/calibration.json, over the defaults in Settings."""
-    import json
-
-    values = {
-        "abstain_threshold": settings.abstain_threshold,
-        "claim_threshold": settings.claim_threshold,
-    }
-    try:
-        data = json.loads(settings.calibration_path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return values
-    for key in values:
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            values[key] = float(data[key])
-    return values
 
 
 def open_answerer(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -109,3 +110,21 @@ class Settings(BaseModel):
     def fetch_state_path(self) -> Path:
         """ETag / Last-Modified and fetch times of url sources."""
         return self.home / "fetch.json"
+
+
+def load_calibration(settings: Settings) -> dict[str, float | None]:
+    """Calibrated values from ASSISTANT_HOME/calibration.json, over the defaults in Settings."""
+    import json
+
+    values = {
+        "abstain_threshold": settings.abstain_threshold,
+        "claim_threshold": settings.claim_threshold,
+    }
+    try:
+        data = json.loads(settings.calibration_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return values
+    for key in values:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            values[key] = float(data[key])
+    return values

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import jurisdiction as jur
-from .answer import Answerer, Event, ExtractiveAnswerer, load_calibration, unanswered_note
-from .config import Settings
+from .answer import Answerer, Event, ExtractiveAnswerer, unanswered_note
+from .config import Settings, load_calibration
 from .evidence import SHORT
 from .index import Index
 from .lexical import lexical_tokens
