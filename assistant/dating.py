@@ -50,8 +50,8 @@ def date_in_text(text: str) -> str:
 
 
 # A lead-in that dates what follows, give or take a word or two: a heading ("Update, 21 October
-# 2024") or a paragraph's opening up to its colon ("**Update, 20 June 2025:** ...", "Editor's
-# note (March 2025): ..."). More words than that make it a sentence that merely names a date.
+# 2024"), a paragraph's opening up to its colon ("**Update, 20 June 2025:** ...", "Editor's
+# note (March 2025): ...") or in brackets ("[Update: 20 June 2025] ..."). More words than that make it a sentence that merely names a date.
 _MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
 LEAD_WORDS = 2
 LEAD_CHARS = 60  # how far into a paragraph its lead-in's colon may be
@@ -79,7 +79,12 @@ def statement_date(text: str, start: int, section: str, published: str) -> str:
     end = para + LEAD_CHARS if start == para else min(start, para + LEAD_CHARS)
     colon = text.find(":", para, end)
     lead = text[para:colon] if colon > para else ""
-    return lead_date(lead) or lead_date(section) or published
+    # or a bracketed opening: "[Update: 20 June 2025] ...", "(Updated June 20, 2025) ..."
+    bracket = _BRACKETED.match(text, para, end)
+    return lead_date(lead) or (lead_date(bracket.group(1)) if bracket else "") or lead_date(section) or published
+
+
+_BRACKETED = re.compile(r"[*_\s]*[\[(]([^\])\n]{4,60})[\])]")
 
 
 AS_OF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")

@@ -103,6 +103,10 @@ def test_a_dated_update_dates_its_own_paragraph_and_a_dated_heading_its_section(
     assert statement_date(text, at("Reports follow"), "Decision", "2025-03-03") == "2025-03-03"
     assert statement_date(text, at("Reports follow"), "Update, April 2025", "2025-03-03") == "2025-04"
     assert lead_date("Editor's note (June 20, 2025)") == "2025-06-20"
+    bracketed = "Intro.\n\n[Update: June 20, 2025] The deadline moved.\n\n(Updated 3 July 2025) It moved again."
+    assert statement_date(bracketed, bracketed.index("The deadline"), "", "2025-03-03") == "2025-06-20"
+    assert statement_date(bracketed, bracketed.index("(Updated"), "", "2025-03-03") == "2025-07-03"
+    assert statement_date(bracketed, bracketed.index("Intro"), "", "2025-03-03") == "2025-03-03"
     # A sentence that merely names a date is not a dated lead-in.
     assert lead_date("The agency said on 3 May 2024 that") == "" and lead_date("Case CDPA-2024-117") == ""
 
