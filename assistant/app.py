@@ -266,10 +266,13 @@ class Readiness:
     warm), 503 with the reason before that or when the live index cannot be opened. Load
     balancers and `bench/load.py` wait for it rather than for an open port."""
 
+    RETRY_S = 10.0  # a failed warm-up is tried again at a /ready this long after it, not at every poll
+
     def __init__(self, live: LiveAnswerer) -> None:
         self.live = live
         self.warm = threading.Event()
         self.failure = ""
+        self.failed_at = 0.0
 
     def warm_up(self) -> None:
         """One answer to load and exercise everything a question needs."""
@@ -278,6 +281,7 @@ class Readiness:
             self.failure = ""
         except Exception as exc:  # reported by /ready; the chat itself says what went wrong per question
             self.failure = f"warm-up answer failed: {exc}"
+            self.failed_at = time.monotonic()
         self.warm.set()
 
     def response(self) -> Any:
@@ -285,7 +289,7 @@ class Readiness:
 
         if not self.warm.is_set():
             return JSONResponse({"ready": False, "reason": "warming up"}, status_code=503)
-        if self.failure:
+        if self.failure and time.monotonic() - self.failed_at >= self.RETRY_S:
             self.warm_up()  # again: a refresh may have mended what failed
         if self.failure:
             return JSONResponse({"ready": False, "reason": self.failure}, status_code=503)

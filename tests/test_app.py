@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from assistant.cli import main
+from assistant.types import AssistantError
 from tests.conftest import REVERSED, ROOT, free_port, server_env, start_server
 
 
@@ -305,3 +306,25 @@ def _client_with_workers(url: str, workers: int):
     from gradio_client import Client
 
     return Client(url, verbose=False, max_workers=workers)
+
+
+def test_a_failed_warm_up_is_retried_now_and_then_not_at_every_ready_poll():
+    from assistant.app import Readiness
+
+    class Broken:
+        calls = 0
+
+        def answer(self, question):
+            Broken.calls += 1
+            raise AssistantError("the index cannot be opened")
+
+    class Live:
+        def get(self):
+            return Broken()
+
+    ready = Readiness(Live())  # type: ignore[arg-type]
+    ready.warm_up()
+    assert [ready.response().status_code for _ in range(5)] == [503] * 5
+    assert Broken.calls == 1 and "cannot be opened" in ready.failure
+    ready.failed_at -= Readiness.RETRY_S  # time passes: the next poll tries again
+    assert ready.response().status_code == 503 and Broken.calls == 2
