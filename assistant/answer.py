@@ -29,7 +29,7 @@ from .question import clean_question, missing_answer_type, split_parts
 from .retrieve import QueryEncoder, Retriever, make_retriever
 from .scoring import FEATURES, Decision, Found, candidate_features, decision, fitted
 from .spelling import correct
-from .timeframe import asked_time
+from .timeframe import asked_time, without_time
 from .types import Answer, AssistantError, Filters, Passage, quote_key
 
 if TYPE_CHECKING:
@@ -156,9 +156,9 @@ class ExtractiveAnswerer:
         """
         t0 = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
+        filters, when = asked_time(question, filters or Filters(), self.index.documents)
         fixed = self.search_text(question)
         query = self.search_text(query) if query else fixed
-        filters, when = asked_time(fixed, filters or Filters(), self.index.documents)
         filters = self._as_of(filters)
         asker = filters.jurisdiction or asker or jur.for_question(question, self.index.uses)
         k = top_k or self.settings.top_k
@@ -231,9 +231,11 @@ class ExtractiveAnswerer:
         return self._confidence(candidates, self._uncovered(query)), other
 
     def search_text(self, text: str) -> str:
-        """What to search with: typos corrected toward the documents' words ("usin" -> "using")
-        and places only the gazetteers know named as their jurisdiction ("Lyon" -> "the EU")."""
-        return jur.rename_places(correct(text, self.index.uses), self.index.uses)
+        """What to search with: typos corrected toward the documents' words ("usin" -> "using"),
+        places only the gazetteers know named as their jurisdiction ("Lyon" -> "the EU"), and
+        the phrase that names the question's time left out ("Back in 2024, ..."): that time is
+        an as-of filter (timeframe.py), not words to find."""
+        return jur.rename_places(correct(without_time(text), self.index.uses), self.index.uses)
 
     # ------------------------------------------------------------ steps
 

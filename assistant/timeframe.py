@@ -84,6 +84,16 @@ def asked_as_of(question: str) -> tuple[str, str] | None:
     return None
 
 
+def without_time(question: str) -> str:
+    """The question without the phrase that names its time ("Back in 2024, could I object?" ->
+    "could I object?"): the phrase is not a part of the question to answer on its own."""
+    found = asked_as_of(question)
+    if found is None:
+        return question
+    rest = " ".join(question.replace(found[1], " ", 1).split())
+    return re.sub(r"\s+([?.!,;])", r"\1", rest).strip(" ,;") or question
+
+
 def _period(text: str) -> str | None:
     """ "June 2024" -> "2024-06", "14 June 2024" -> "2024-06-14", "2024" -> "2024", "autumn 2024" -> "2024-11"."""
     season = re.match(r"(spring|summer|autumn|fall)\s+(?:of\s+)?(\d{4})", text, re.IGNORECASE)

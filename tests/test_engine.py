@@ -127,6 +127,7 @@ def test_an_as_of_date_answers_from_the_documents_dated_up_to_then(answerer):
 def test_a_question_that_names_a_time_is_answered_as_of_then(answerer):
     answer = answerer.answer("Back in 2024, was my data used to train models?")
     assert not answer.abstained and answer.text.startswith("As of 2024:")
+    assert not answer.unanswered  # "Back in 2024" is the question's time, not a part of it
     assert {c.doc_id for c in answer.citations} == {"quillnote-data-policy"}  # the only one dated by then
     # No document is dated by 2023: an answer from all of them, with a note, not an error.
     early = answerer.answer("Back in 2023, was my data used to train models?")

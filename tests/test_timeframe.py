@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.timeframe import asked_as_of, asked_time
+from assistant.timeframe import asked_as_of, asked_time, without_time
 from assistant.types import Document, Filters
 
 pytestmark = pytest.mark.fast
@@ -55,3 +55,11 @@ def test_the_filters_and_the_note_follow_the_documents_dates():
     assert filters.as_of is None and note.startswith("No document is dated by 2020;")
     given = Filters(as_of="2025")
     assert asked_time("What could I do in June 2024?", given, documents) == (given, "")  # --as-of wins
+
+
+def test_the_phrase_that_names_the_time_is_taken_out_of_the_question():
+    assert without_time("Back in 2024, could I object?") == "could I object?"
+    assert without_time("What could members in Europe do in June 2024?") == "What could members in Europe do?"
+    assert (
+        without_time("When did training start in 2024?") == "When did training start in 2024?"
+    )  # not a time of reference
