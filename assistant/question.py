@@ -68,10 +68,12 @@ def missing_answer_type(question: str, evidence: str) -> str | None:
 
 # Where a question's next part begins: after a "?", or after a comma, semicolon or "and"
 # when a question word or an auxiliary opens what follows ("..., and are my DMs included?").
+_ASKING = (
+    r"(?:who|what|when|where|why|how|which|whose|from when|since when|until when|by when|"
+    r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|must|may)\b"
+)
 _NEXT_PART = re.compile(
-    r"(?<=\?)\s+|(?:\s*[,;]\s*(?:and|or|but|plus)?|\s+(?:and|or|but|plus))\s+"
-    r"(?=(?:who|what|when|where|why|how|which|whose|from when|since when|until when|by when|"
-    r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|must|may)\b)",
+    rf"(?<=\?)\s+|(?:\s*[,;]\s*(?:and|or|but|plus)?|\s+(?:and|or|but|plus))\s+(?={_ASKING})",
     re.I,
 )
 
@@ -80,7 +82,8 @@ def split_parts(question: str) -> list[str]:
     """The parts of a multi-part question, or [question] when it asks one thing.
 
     "Who announced it, from when does it apply, and are my DMs included?" -> three parts.
-    A piece without a word of its own ("..., and who can't?") stays with the one before.
+    A piece without a word of its own ("..., and who can't?") stays with the one before; an
+    opening that asks nothing ("As a Canadian, ...") with the one after.
     """
     parts: list[str] = []
     for piece in _NEXT_PART.split(question.strip()):
@@ -91,4 +94,8 @@ def split_parts(question: str) -> list[str]:
             parts[-1] = f"{parts[-1]}, {piece}"
         else:
             parts.append(piece)
+    # An opening that asks nothing ("As a Canadian, can I ...", "In mid-2025, how ...") is the
+    # context of the part after it, not a part of its own.
+    if len(parts) > 1 and not parts[0].endswith("?") and not re.search(rf"\b{_ASKING}", parts[0], re.I):
+        parts[:2] = [f"{parts[0]}, {parts[1]}"]
     return parts if len(parts) > 1 else [question]

@@ -96,6 +96,17 @@ def test_typos_are_corrected_toward_the_documents_words(typed, meant):
         ("Who can object, and who can't?", ["Who can object, and who can't?"]),  # no words of its own
         ("Can users in the UK or the US object?", ["Can users in the UK or the US object?"]),
         ("I live in Lyon. Can I stop it?", ["I live in Lyon. Can I stop it?"]),
+        # An opening that asks nothing is the context of what follows, not a part.
+        ("As a Canadian, can I opt out?", ["As a Canadian, can I opt out?"]),
+        ("In mid-2025, how quickly was content deleted?", ["In mid-2025, how quickly was content deleted?"]),
+        (
+            "As a Canadian, can I opt out, and are my DMs included?",
+            ["As a Canadian, can I opt out", "are my DMs included?"],
+        ),
+        (
+            "I'm in London — can I opt out, and will my friends be told?",
+            ["I'm in London — can I opt out", "will my friends be told?"],
+        ),
     ],
 )
 def test_a_question_is_split_into_its_parts(question, parts):
