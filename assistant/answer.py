@@ -164,7 +164,7 @@ class ExtractiveAnswerer:
         k = top_k or self.settings.top_k
         passages = self.retriever.retrieve(query, max(k, CANDIDATE_PASSAGES), filters, asker=asker)
         t1 = time.perf_counter()
-        candidates = stated_by(self.candidates(query, passages, asker), filters.as_of, self.index.documents)
+        candidates = self._stated(query, passages, filters, asker)
         shown = tuple(passages[:k])
         timings = {"retrieve_ms": (t1 - t0) * 1000}
 
@@ -252,6 +252,11 @@ class ExtractiveAnswerer:
         out.sort(key=lambda c: -c.rank_score)
         return out
 
+    def _stated(self, query: str, passages: list[Passage], filters: Filters, asker: str | None) -> list[Candidate]:
+        """The candidates (candidates()) stated by the filters' as-of date: an update written
+        later inside a document dated by then is left out (attribution.stated_by)."""
+        return stated_by(self.candidates(query, passages, asker), filters.as_of, self.index.documents)
+
     def candidate_features(
         self, query: str, passages: list[Passage], asker: str | None
     ) -> tuple[list[Found], np.ndarray]:
@@ -321,7 +326,7 @@ class ExtractiveAnswerer:
     ) -> list[Candidate] | None:
         """The sentences to add for one part of a question; None when the documents do not answer it."""
         passages = self.retriever.retrieve(part, CANDIDATE_PASSAGES, filters, asker=asker)
-        cands = stated_by(self.candidates(part, passages, asker), filters.as_of, self.index.documents)
+        cands = self._stated(part, passages, filters, asker)
         if not cands or self._abstain_reason(part, cands, self._confidence(cands, self._uncovered(part))) is not None:
             return None
         cands = self._with_later(part, cands, passages, filters, asker)
@@ -370,7 +375,7 @@ class ExtractiveAnswerer:
         extra = [p for p in found if p.chunk.id not in have]
         if not extra:
             return candidates
-        return self.candidates(query, passages + extra, asker)
+        return self._stated(query, passages + extra, filters, asker)
 
     def _coverage_notice(self, asker: str | None, passages: list[Passage]) -> str:
         """Say so when the documents do not speak of the asker's jurisdiction."""

@@ -15,14 +15,19 @@ from datetime import date
 
 OPENING = 1500  # characters of the text searched for the document's own date
 _MONTHS = [calendar.month_name[i] for i in range(1, 13)]
-_MONTH = "|".join(
-    sorted({m for i in range(1, 13) for m in (calendar.month_name[i], calendar.month_abbr[i])}, key=len, reverse=True)
+# Month names and abbreviations as a regex alternation, longest first ("September" before "Sep").
+MONTH = "|".join(
+    sorted(
+        {m for i in range(1, 13) for m in (calendar.month_name[i], calendar.month_abbr[i])} | {"Sept"},
+        key=len,
+        reverse=True,
+    )
 )
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _FULL_DATE = re.compile(
     rf"\b(?P<iso>(\d{{4}})-(\d{{2}})-(\d{{2}}))\b"
-    rf"|\b(?P<dmy>{_DAY}\s+(?:of\s+)?({_MONTH})\.?,?\s+(\d{{4}}))\b"
-    rf"|\b(?P<mdy>({_MONTH})\.?\s+{_DAY},?\s+(\d{{4}}))\b",
+    rf"|\b(?P<dmy>{_DAY}\s+(?:of\s+)?({MONTH})\.?,?\s+(\d{{4}}))\b"
+    rf"|\b(?P<mdy>({MONTH})\.?\s+{_DAY},?\s+(\d{{4}}))\b",
     re.IGNORECASE,
 )
 
@@ -52,7 +57,7 @@ def date_in_text(text: str) -> str:
 # A lead-in that dates what follows, give or take a word or two: a heading ("Update, 21 October
 # 2024"), a paragraph's opening up to its colon ("**Update, 20 June 2025:** ...", "Editor's
 # note (March 2025): ...") or in brackets ("[Update: 20 June 2025] ..."). More words than that make it a sentence that merely names a date.
-_MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_YEAR = re.compile(rf"\b({MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
 LEAD_WORDS = 2
 LEAD_CHARS = 60  # how far into a paragraph its lead-in's colon may be
 

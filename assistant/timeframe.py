@@ -12,19 +12,14 @@ by dateparser (it reports whether it is a day, a month or a year).
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import replace
 from datetime import date, timedelta
 
+from .dating import MONTH as _MONTH
 from .dating import display
 from .types import Document, Filters
 
-_MONTH = "|".join(
-    sorted({m for i in range(1, 13) for m in (calendar.month_name[i], calendar.month_abbr[i])} | {"Sept"}, key=len)[
-        ::-1
-    ]
-)
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _DATE = (
     rf"(?:{_DAY}\s+(?:of\s+)?(?:{_MONTH})\.?,?\s+\d{{4}}"  # 14 June 2024

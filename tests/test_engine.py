@@ -268,3 +268,7 @@ def test_a_later_document_s_statement_on_the_best_sentence_s_point_is_found_and_
     new = [p for p in answerer.retriever.retrieve(question, 8) if p.chunk.doc_id == "post-2025"]
     cands = answerer.candidates(question, new, None)
     assert answerer._with_later(question, cands, new, Filters(), None) == cands
+    # As of a date, a later document is not searched, and no sentence stated after it comes back.
+    as_of = Filters(as_of="2024-12")
+    before = answerer.candidates(question, old, None)
+    assert all(c.chunk.doc_id == "wire-2024" for c in answerer._with_later(question, before, old, as_of, None))
