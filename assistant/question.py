@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .dating import MONTH
 from .text import CONTROL_CHARS, content_words
 from .types import AssistantError
 
@@ -17,6 +18,12 @@ _NUMBERISH = re.compile(
 )
 _DATEISH = re.compile(
     r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|minutes?|days?|weeks?|months?|years?)\b",
+    re.I,
+)
+# A date is no figure: "June 26th, 2024" does not answer "how many" or "what percentage".
+_DATE_TEXT = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:{MONTH})\b\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?\b)?,?(?:\s+\d{{4}}\b)?"
+    r"|\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}\b",
     re.I,
 )
 HOWTO_Q = re.compile(
@@ -55,9 +62,18 @@ def answer_type(question: str) -> re.Pattern[str] | None:
     return None
 
 
+def without_type_words(question: str) -> str:
+    """The question without the words that name the type of answer it wants ("what date",
+    "how many", "what percentage"): they say what kind of answer, not what about, so the
+    documents need not use them."""
+    for pattern in (_COUNT_Q, _DURATION_Q, _WHEN_Q):
+        question = pattern.sub(" ", question)
+    return question
+
+
 def missing_answer_type(question: str, evidence: str) -> str | None:
     """Why the evidence cannot answer a when / how-many / how-long question, or None."""
-    if _COUNT_Q.search(question) and not _NUMBERISH.search(evidence):
+    if _COUNT_Q.search(question) and not _NUMBERISH.search(_DATE_TEXT.sub(" ", evidence)):
         return "They give no figure for that."
     if _DURATION_Q.search(question) and not _DURATION.search(evidence):
         return "They give no figure for that."
@@ -82,20 +98,26 @@ def split_parts(question: str) -> list[str]:
     """The parts of a multi-part question, or [question] when it asks one thing.
 
     "Who announced it, from when does it apply, and are my DMs included?" -> three parts.
-    A piece without a word of its own ("..., and who can't?") stays with the one before; an
-    opening that asks nothing ("As a Canadian, ...") with the one after.
+    A piece without a word of its own ("..., and who can't?") or that asks nothing ("? like
+    the voiceovers", "? asking for a friend") stays with the one before; an opening that
+    asks nothing ("As a Canadian, ...") with the one after.
     """
     parts: list[str] = []
     for piece in _NEXT_PART.split(question.strip()):
         piece = piece.strip(" ,;")
         if not piece:
             continue
-        if parts and not content_words(piece):
-            parts[-1] = f"{parts[-1]}, {piece}"
+        if parts and (not content_words(piece) or not _asks(piece)):
+            parts[-1] = f"{parts[-1]} {piece}"
         else:
             parts.append(piece)
     # An opening that asks nothing ("As a Canadian, can I ...", "In mid-2025, how ...") is the
     # context of the part after it, not a part of its own.
-    if len(parts) > 1 and not parts[0].endswith("?") and not re.search(rf"\b{_ASKING}", parts[0], re.I):
+    if len(parts) > 1 and not _asks(parts[0]):
         parts[:2] = [f"{parts[0]}, {parts[1]}"]
     return parts if len(parts) > 1 else [question]
+
+
+def _asks(piece: str) -> bool:
+    """A piece of a question asks something: it ends with "?" or has an asking word."""
+    return piece.endswith("?") or re.search(rf"\b{_ASKING}", piece, re.I) is not None

@@ -5,7 +5,7 @@ and print their held-out figures.
 
 Fit data (never the report sets `blind`, `evolving-real`, `policyqa-report`):
   - the PolicyQA fit policies (evals/policyqa/split.toml), and
-  - the seed-corpus fit sets `visible`, `dev`, `dev2`, `evolving` and `evolving2`
+  - the fit sets `visible`, `dev`, `dev2`, `dev3`, `evolving`, `evolving2` and `evolving3`
     (evals/README.md; `evolving` and `evolving2` have corpora of their own).
 
 0. The query adapter (fit_adapter.py, assistant/adapter.py): a linear map of the question's
@@ -51,7 +51,7 @@ import fit_adapter  # noqa: E402  (evals/fit_adapter.py)
 
 BUILD = ROOT / "build" / "fit"
 ROWS = BUILD / "rows.npz"
-FIT_SETS = ("visible", "dev", "dev2", "evolving", "evolving2")
+FIT_SETS = ("visible", "dev", "dev2", "dev3", "evolving", "evolving2")
 # The inputs of the decision to answer (scoring.DECISION_INPUTS). Out of fold, adding
 # "overlap" raised balanced accuracy on the seed-corpus sets (0.877 -> 0.892) but the
 # PolicyQA fit questions answered fell from 0.918 to 0.768 and abstention precision on
@@ -114,7 +114,7 @@ def gather(quiet: bool) -> dict[str, np.ndarray]:
     model = str(getattr(opened[0][1].index.embedder, "model", ""))
 
     feats, labels, hand, qids, groups = [], [], [], [], []
-    term_q, term_w, term_cos, term_en, other, rated = [], [], [], [], [], []
+    term_q, term_w, term_cos, term_en, term_imp, other, rated = [], [], [], [], [], [], []
     names: list[str] = []
     qn = 0
     for evalset, answerer, questions in opened:
@@ -144,6 +144,7 @@ def gather(quiet: bool) -> dict[str, np.ndarray]:
                 term_w.append(term.weight)
                 term_cos.append(np.nan if term.nearest is None else term.nearest)
                 term_en.append(term.english)
+                term_imp.append(term.importance)
             order = np.argsort(-hand[-1], kind="stable")[:8]
             text = " ".join(docs[found[i][0].doc_id].text[found[i][1] : found[i][2]] for i in order)
             unknown = unknown_names(answerer.index, answerer.encode, query)
@@ -164,6 +165,7 @@ def gather(quiet: bool) -> dict[str, np.ndarray]:
         "term_w": np.asarray(term_w),
         "term_cos": np.asarray(term_cos),
         "term_en": np.asarray(term_en, dtype=bool),
+        "term_imp": np.asarray(term_imp),
         "other": np.asarray(other, dtype=bool),
         "answerable": np.asarray(rated),
         "adapter": adapter,
@@ -275,9 +277,9 @@ def uncovered(data: dict[str, np.ndarray], near: tuple[float, float]) -> list[An
 
     n = len(data["names"])
     terms: list[list[Term]] = [[] for _ in range(n)]
-    rows = zip(data["term_q"], data["term_w"], data["term_cos"], data["term_en"], strict=True)
-    for qn, weight, cos, en in rows:
-        terms[qn].append(Term(float(weight), None if np.isnan(cos) else float(cos), bool(en)))
+    rows = zip(data["term_q"], data["term_w"], data["term_cos"], data["term_en"], data["term_imp"], strict=True)
+    for qn, weight, cos, en, imp in rows:
+        terms[qn].append(Term(float(weight), None if np.isnan(cos) else float(cos), bool(en), float(imp)))
     return [share_uncovered(t, near) for t in terms]
 
 
@@ -415,7 +417,7 @@ def main() -> int:
     from assistant.scoring import FEATURES, SCORER_FILE, Scorer
 
     cached = np.load(ROWS) if args.reuse and ROWS.exists() else None
-    if cached is not None and cached["x"].shape[1] == len(FEATURES) and "term_en" in cached:
+    if cached is not None and cached["x"].shape[1] == len(FEATURES) and "term_imp" in cached:
         data = dict(cached)
     else:  # no rows yet, or rows of other features
         data = gather(args.quiet)

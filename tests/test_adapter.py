@@ -11,7 +11,7 @@ import pytest
 from assistant.adapter import ADAPTER_FILE, QueryAdapter, for_model
 from assistant.answer import ExtractiveAnswerer
 from assistant.config import PACKAGED_MODEL
-from assistant.coverage import Term, question_terms, share_uncovered
+from assistant.coverage import Term, importance, question_terms, share_uncovered
 from assistant.scoring import SCORER_FILE, decision
 from assistant.types import AssistantError
 
@@ -80,6 +80,29 @@ def test_uncovered_share_weighs_words_by_how_close_the_corpus_comes():
     assert share_uncovered([Term(3.0, 0.1, True), used], near).english == pytest.approx(0.75)  # IDF-weighted
     # Slang, abbreviations and names the corpus lacks are counted apart from dictionary words.
     assert share_uncovered([used, Term(1.0, 0.1, False)], near) == pytest.approx((0.0, 0.5))
+
+
+def test_uncovered_share_weighs_words_by_their_importance_to_the_question():
+    near = (0.4, 0.8)
+    filler, topic = Term(3.0, 0.1, True, 0.01), Term(3.0, None, True, 0.3)
+    # An uncovered word the question barely leans on ("based" in "I'm based in Porto") counts little.
+    assert share_uncovered([filler, topic], near).english == pytest.approx(0.01 / 0.31)
+    assert share_uncovered([filler._replace(importance=0.3), topic], near).english == pytest.approx(0.5)
+
+
+def test_importance_is_how_far_a_word_moves_the_question(answerer):
+    q = "I'm based in Porto, can Meta use my photos to train its AI?"
+    values = dict(
+        zip(["based", "photos"], importance(answerer.index, answerer.encode, q, ["based", "photos"]), strict=True)
+    )
+    assert values["photos"] > values["based"] > 0
+    # a word not found as written takes the mean of the others
+    assert importance(answerer.index, answerer.encode, q, ["based", "nowhere"])[1] == pytest.approx(values["based"])
+
+
+def test_a_word_that_stems_to_a_stopword_or_names_the_answer_type_is_no_term(answerer):
+    words = [t for t in question_terms(answerer.index, answerer.encode, "What date do the opt-outs start?")]
+    assert len(words) == 2  # "opt" and "start": not "outs" (stems to "out") nor "date" (the answer's type)
 
 
 def test_slang_is_told_from_dictionary_words(answerer):

@@ -6,7 +6,7 @@ import pytest
 
 from assistant import jurisdiction as jur
 from assistant import places
-from assistant.question import split_parts
+from assistant.question import missing_answer_type, split_parts, without_type_words
 from assistant.spelling import correct
 
 pytestmark = pytest.mark.fast
@@ -31,6 +31,14 @@ def uses(word: str) -> bool:
         ("What does the Data Protection Officer say?", None),  # Officer is a town, but not here
         ("What did they announce in March 2024?", None),  # March is a town, and a month
         ("Can I opt out in Narnia?", None),
+        # A state or city opening a sentence counts when it stands apart from the rest.
+        ("Glasgow here. If I object, can Meta still use my posts?", "UK"),
+        ("Soy porteña (Buenos Aires). Can I object?", "AR"),
+        ("Reading my posts is fine for them?", None),  # Reading is a town, but here a verb
+        ("Mumbai-based photographer here, can I object?", "IN"),  # a hyphen joins words
+        # A demonym names its country (countryinfo), in the singular or plural.
+        ("I'm a Ghanaian, what are my options?", "GH"),
+        ("Do New Zealanders get the same right?", "NZ"),
     ],
 )
 def test_a_place_outside_the_table_is_placed_by_the_gazetteers(question, code):
@@ -107,6 +115,13 @@ def test_typos_are_corrected_toward_the_documents_words(typed, meant):
             "I'm in London — can I opt out, and will my friends be told?",
             ["I'm in London — can I opt out", "will my friends be told?"],
         ),
+        # A piece after the question that asks nothing stays with it.
+        (
+            "does it use my reels? like the voiceovers and music",
+            ["does it use my reels? like the voiceovers and music"],
+        ),
+        ("do they pay for posts?? asking 4 a friend", ["do they pay for posts?? asking 4 a friend"]),
+        ("Can I opt out? Also my DMs?", ["Can I opt out?", "Also my DMs?"]),
     ],
 )
 def test_a_question_is_split_into_its_parts(question, parts):
@@ -122,3 +137,24 @@ def test_a_cache_that_cannot_be_written_still_places_a_question(tmp_path, monkey
         assert places.lookup("Ohio") == "US"
     finally:
         places._table.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "question, evidence, reason",
+    [
+        ("What percentage of users are in Europe?", "This becomes effective on June 26th, 2024.", "no figure"),
+        ("How many users objected?", "On the 22nd May, 2024, Meta announced the plan.", "no figure"),
+        ("How many users objected?", "Over 3 million users objected.", None),
+        ("What percentage of users are in Europe?", "About 40 percent of them are.", None),
+        ("When does it start?", "It starts on June 26th, 2024.", None),
+    ],
+)
+def test_a_date_is_no_figure_for_a_how_many_question(question, evidence, reason):
+    found = missing_answer_type(question, evidence)
+    assert (found is None) if reason is None else (reason in found)
+
+
+def test_the_words_naming_the_type_of_answer_are_not_the_topic():
+    assert "date" not in without_type_words("What date does the policy take effect?")
+    assert "percentage" not in without_type_words("What percentage of users are in Europe?")
+    assert "policy" in without_type_words("What date does the policy take effect?")
