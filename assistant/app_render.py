@@ -140,7 +140,8 @@ def _meta_line(doc: Any, stated: str = "") -> str:
     in the document gives it one ("update of 2025-06-20")."""
     fetched = f"fetched {doc.fetched[:10]}" if doc.fetched else ""
     update = f"update of {stated}" if stated and stated != doc.published else ""
-    parts = [doc.publisher, doc.published, update, fetched, doc.kind.replace("-", " ")]
+    published = f"undated, first fetched {doc.published}" if doc.dated == "fetched" else doc.published
+    parts = [doc.publisher, published, update, fetched, doc.kind.replace("-", " ")]
     places = ", ".join(jur.name(j) for j in doc.jurisdictions)
     if places:
         parts.append(f"about {places}")

@@ -34,10 +34,14 @@ class Composed:
 
 
 def label(doc: Document, when: str) -> str:
-    """ "CNET, 3 June 2024" (the title when there is no publisher; "undated" when no date).
-    `when`: the statement's date (stated())."""
+    """ "CNET, 3 June 2024" (the title when there is no publisher; "undated" when no date;
+    "fetched 3 June 2024" when only the fetch dates the page). `when`: the statement's date
+    (stated())."""
     source = doc.publisher or doc.title
-    return f"{source}, {display(when)}" if when else f"{source}, undated"
+    if not when:
+        return f"{source}, undated"
+    fetched = "fetched " if doc.dated == "fetched" and when == doc.published else ""
+    return f"{source}, {fetched}{display(when)}"
 
 
 def stated(cand: Candidate, documents: dict[str, Document]) -> str:

@@ -25,7 +25,9 @@ class Fetcher:
     """Fetches `url` sources into their local snapshots, politely and within limits.
 
     Remembers ETag / Last-Modified per source in ASSISTANT_HOME/fetch.json so an
-    unchanged page costs a 304, and records when each source was last fetched.
+    unchanged page costs a 304, and records when each source was last fetched, the date
+    the page's metadata gives (trafilatura), and since when its text is what it is now
+    (a page with no date of its own is dated by that, marked "fetched": sources.py).
     """
 
     def __init__(self, state_path: Path, timeout: float = 10.0, max_bytes: int = MAX_BYTES) -> None:
@@ -39,6 +41,11 @@ class Fetcher:
 
     def last_fetched(self, source_id: str) -> str:
         return self.state.get(source_id, {}).get("fetched_at", "")
+
+    def dates(self, source_id: str) -> tuple[str, str]:
+        """(the page's own date from its metadata, the day its current text was first fetched)."""
+        known = self.state.get(source_id, {})
+        return known.get("page_date", ""), known.get("content_since", "")[:10]
 
     def fetch(self, entry: SourceEntry, corpus: Path) -> str:
         """Fetch entry.url into corpus/entry.path; returns the fetch time. AssistantError on failure."""
@@ -59,7 +66,7 @@ class Fetcher:
                 client.stream("GET", entry.url, headers=headers) as response,
             ):
                 if response.status_code == 304 and snapshot.exists():
-                    return self._remember(entry, known.get("etag", ""), known.get("last_modified", ""))
+                    return self._remember(entry, known, known.get("etag", ""), known.get("last_modified", ""))
                 if response.status_code >= 400:
                     raise AssistantError(f"{entry.url}: HTTP {response.status_code}")
                 kind, body = self._body(entry.url, response)
@@ -72,16 +79,23 @@ class Fetcher:
             raise AssistantError(f"{entry.url}: timed out after {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise AssistantError(f"{entry.url}: unreachable ({type(exc).__name__})") from None
+        text, page_date = self._text(entry, snapshot, kind, body, encoding)
+        same = snapshot.exists() and snapshot.read_text("utf-8", errors="replace") == text
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(snapshot, text)  # a person sees the change with `git diff corpus/`
+        return self._remember(entry, known if same else {}, etag, modified, page_date)
+
+    @staticmethod
+    def _text(entry: SourceEntry, snapshot: Path, kind: str, body: bytes, encoding: str) -> tuple[str, str]:
+        """The page's main text as the snapshot holds it, and the date its metadata gives."""
         if b"\x00" in body[:4096]:
             raise AssistantError(f"{entry.url}: binary content, not a web page")
         raw = body.decode(encoding, errors="replace")
-        text = raw if kind == "text/plain" else read_html(snapshot, raw)[0]
+        text, _, page_date = (raw, "", "") if kind == "text/plain" else read_html(snapshot, raw)
         text = clean_text(text, entry.title)
         if not text.strip():
             raise AssistantError(f"{entry.url}: no main text found on the page")
-        snapshot.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(snapshot, text + "\n")  # a person sees the change with `git diff corpus/`
-        return self._remember(entry, etag, modified)
+        return text + "\n", page_date
 
     def _body(self, url: str, response: httpx.Response) -> tuple[str, bytes]:
         """The response's content type and bytes: a web page or plain text, within the size limit."""
@@ -98,9 +112,20 @@ class Fetcher:
                 raise AssistantError(f"{url}: page is larger than the limit of {self.max_bytes:,} bytes")
         return kind, bytes(body)
 
-    def _remember(self, entry: SourceEntry, etag: str, modified: str) -> str:
+    def _remember(
+        self, entry: SourceEntry, unchanged: dict[str, str], etag: str, modified: str, page_date: str | None = None
+    ) -> str:
+        """Record a fetch. `unchanged`: the previous record when the text is the same (its
+        "content_since" and, for a 304, its page date carry over), else {}."""
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.state[entry.id] = {"url": entry.url, "etag": etag, "last_modified": modified, "fetched_at": now}
+        self.state[entry.id] = {
+            "url": entry.url,
+            "etag": etag,
+            "last_modified": modified,
+            "fetched_at": now,
+            "page_date": unchanged.get("page_date", "") if page_date is None else page_date,
+            "content_since": unchanged.get("content_since") or now,
+        }
         return now
 
     def save(self) -> None:

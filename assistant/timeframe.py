@@ -49,11 +49,11 @@ _SEASON_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11}
 
 def asked_time(question: str, filters: Filters, documents: dict[str, Document]) -> tuple[Filters, str]:
     """The filters to answer with, and a note opening the answer: a question about a past time
-    ("in June 2024") is answered as of then; when no document is dated by then, from all of
+    ("in June 2024") is answered as of then (a time to come is no as-of date); when no document is dated by then, from all of
     them, saying so. An as-of date given with the question (`--as-of`) wins."""
     asked = None if filters.as_of else asked_as_of(question)
-    if asked is None:
-        return filters, ""
+    if asked is None or asked[0] > date.today().isoformat()[: len(asked[0])]:
+        return filters, ""  # no time, or one still to come ("in 2099"): what the documents say now
     as_of = asked[0]
     dated = replace(filters, as_of=as_of)
     if any(dated.allows_document(d) for d in documents.values()):

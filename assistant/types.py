@@ -23,7 +23,7 @@ class Document:
     content_hash: str = ""
     path: str = ""  # the local snapshot, relative to the corpus directory
     fetched: str = ""  # when a `url` source was last fetched (ISO time), else ""
-    dated: str = ""  # where `published` comes from: "manifest", "page" (HTML metadata), "text", or ""
+    dated: str = ""  # where `published` comes from: "manifest", "page" (HTML metadata), "text", "fetched", or ""
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "jurisdictions": list(self.jurisdictions)}

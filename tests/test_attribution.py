@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from assistant.attribution import compose, later
+from assistant.attribution import compose, label, later
 from assistant.dating import date_in_text, display
 from assistant.evidence import Candidate
 from assistant.types import Chunk, Document
@@ -150,3 +152,10 @@ def test_a_later_statement_on_the_same_point_is_found_but_not_a_repetition_or_an
     assert newer_statement(best, [best, elsewhere], updated_docs(), ratio=0.4) is None  # another subject
     # An older statement never supersedes the newer best one.
     assert newer_statement(new, [new, best], updated_docs(), ratio=0.0) is None
+
+
+def test_a_page_dated_only_by_its_fetch_says_so():
+    fetched = Document(id="h", title="Help", text="t", publisher="Help centre", published="2025-06-01", dated="fetched")
+    assert label(fetched, "2025-06-01") == "Help centre, fetched 1 June 2025"
+    assert label(replace(fetched, dated="page"), "2025-06-01") == "Help centre, 1 June 2025"
+    assert label(replace(fetched, published=""), "") == "Help centre, undated"

@@ -132,6 +132,32 @@ def test_url_source_is_fetched_snapshotted_and_refreshed_incrementally(fresh, em
     assert "atlantis-help" in open_index(fresh, embedder).documents
 
 
+def test_a_fetched_page_is_dated_by_its_metadata_else_by_the_fetch_marked_as_such(fresh, embedder, site):
+    undated = "<html><body><article><h1>Objecting</h1><p>{}</p></article></body></html>"
+    text = "People in the Atlantis region can object to AI training by writing to the privacy office."
+    site.html("/undated", undated.format(text), etag='"v1"')
+    site.html(
+        "/dated",
+        '<html><head><meta property="article:published_time" content="2025-03-04"></head>'
+        + undated.format("Atlantis members may also ask the office to delete their training data.")[6:],
+    )
+    add_url(fresh, site, "/undated", "atlantis-undated")
+    add_url(fresh, site, "/dated", "atlantis-dated")
+    refresh(fresh, embedder=embedder)
+    docs = open_index(fresh, embedder).documents
+    assert (docs["atlantis-dated"].published, docs["atlantis-dated"].dated) == ("2025-03-04", "page")
+    first = docs["atlantis-undated"]
+    assert first.dated == "fetched" and first.published == first.fetched[:10]
+    from assistant.answer import open_answerer
+
+    answer = open_answerer(fresh, embedder=embedder).answer("How can people in Atlantis object to AI training?")
+    assert any(c.doc_id == "atlantis-undated" for c in answer.citations)
+    # Fetching the same text again keeps its date, and is no change.
+    again = refresh(fresh, embedder=embedder)
+    assert again.nothing_changed
+    assert open_index(fresh, embedder).documents["atlantis-undated"].published == first.published
+
+
 def test_refresh_lists_affected_eval_questions_and_eval_runs_only_those(fresh, embedder, site, capsys, tmp_path):
     site.html("/help", PAGE.format(extra=""))
     add_url(fresh, site, "/help", "atlantis-help")

@@ -55,6 +55,8 @@ def test_the_filters_and_the_note_follow_the_documents_dates():
     assert filters.as_of is None and note.startswith("No document is dated by 2020;")
     given = Filters(as_of="2025")
     assert asked_time("What could I do in June 2024?", given, documents) == (given, "")  # --as-of wins
+    # a time still to come is no as-of date: the answer is what the documents say now
+    assert asked_time("Back in 2099, could I object?", Filters(), documents) == (Filters(), "")
 
 
 def test_the_phrase_that_names_the_time_is_taken_out_of_the_question():
