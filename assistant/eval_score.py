@@ -54,8 +54,11 @@ def contains(haystack: str, needle: str) -> bool:
 
 
 def has_phrase(text: str, phrase: str) -> bool:
-    """Phrase match on whole words, after normalisation ("no" does not match "not")."""
-    return re.search(rf"(?<!\w){re.escape(normalize(phrase))}(?!\w)", normalize(text)) is not None
+    """Phrase match on whole words, after normalisation ("no" does not match "not"); a
+    number may carry its ordinal suffix ("June 26" is in "June 26th")."""
+    needle = normalize(phrase)
+    ordinal = "(?:st|nd|rd|th)?" if needle[-1:].isdigit() else ""
+    return re.search(rf"(?<!\w){re.escape(needle)}{ordinal}(?!\w)", normalize(text)) is not None
 
 
 def holds(quote: str, evidence: Iterable[str]) -> bool:

@@ -84,6 +84,10 @@ def test_facts_must_be_whole_words_in_the_answer():
     q = question(answerable=True, evidence=["Right to object"], facts=["no"])
     assert answer_correct(q, answer(EU_FORM, text="It is no surprise: Right to object [1]")) is True
     assert answer_correct(q, answer(EU_FORM, text="Nothing noted here: Right to object [1]")) is False
+    # a day may carry its ordinal suffix, but a number is not part of a longer one
+    dated = question(answerable=True, evidence=["Right to object"], facts=["June 26"])
+    assert answer_correct(dated, answer(EU_FORM, text="From June 26th: Right to object [1]")) is True
+    assert answer_correct(dated, answer(EU_FORM, text="From June 260: Right to object [1]")) is False
 
 
 def test_each_answerable_part_must_be_cited():
