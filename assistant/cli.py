@@ -70,7 +70,8 @@ def format_answer(answer: Answer, with_text: bool = True) -> str:
         lines.append("Sources:")
         for c in answer.citations:
             fetched = f"fetched {c.fetched[:10]}" if c.fetched else ""
-            meta = ", ".join(x for x in (c.publisher, c.published, fetched) if x)
+            published = f"undated, first fetched {c.published}" if c.dated == "fetched" else c.published
+            meta = ", ".join(x for x in (c.publisher, published, fetched) if x)
             lines.append(f"  [{c.n}] {c.title}" + (f" ({meta})" if meta else "") + (f" {c.url}" if c.url else ""))
             lines.append(f"      \u201c{' '.join(c.quote.split())}\u201d  [{c.doc_id}, characters {c.start}-{c.end}]")
     elif answer.passages:

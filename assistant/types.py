@@ -100,6 +100,7 @@ class Citation:
     published: str = ""
     url: str = ""
     fetched: str = ""  # when the source was last fetched, for url sources
+    dated: str = ""  # where `published` comes from (Document.dated); "fetched": only the fetch dates it
 
     @classmethod
     def from_span(cls, n: int, doc: Document, chunk_id: str, start: int, end: int) -> Citation:
@@ -116,6 +117,7 @@ class Citation:
             doc.published,
             doc.url,
             doc.fetched,
+            doc.dated,
         )
 
 
