@@ -108,7 +108,7 @@ def split_parts(question: str) -> list[str]:
         if not piece:
             continue
         if parts and (not content_words(piece) or not _asks(piece)):
-            parts[-1] = f"{parts[-1]} {piece}"
+            parts[-1] = f"{parts[-1]}{' ' if parts[-1].endswith('?') else ', '}{piece}"
         else:
             parts.append(piece)
     # An opening that asks nothing ("As a Canadian, can I ...", "In mid-2025, how ...") is the
