@@ -32,6 +32,14 @@ _FULL_DATE = re.compile(
 )
 
 
+# Any date in running text, whole or in part ("22nd May, 2024", "June 26th", "2024-06-26", "2024").
+DATES = re.compile(
+    rf"\b(?:{_DAY}\s+(?:of\s+)?)?(?:{MONTH})\b\.?(?:\s+{_DAY}\b)?,?(?:\s+\d{{4}}\b)?"
+    r"|\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}\b",
+    re.IGNORECASE,
+)
+
+
 def _month(name: str) -> int:
     name = name.lower()[:3]
     return next(i for i in range(1, 13) if calendar.month_abbr[i].lower() == name)

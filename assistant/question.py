@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .dating import MONTH
+from .dating import DATES
 from .text import CONTROL_CHARS, content_words
 from .types import AssistantError
 
@@ -18,12 +18,6 @@ _NUMBERISH = re.compile(
 )
 _DATEISH = re.compile(
     r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|minutes?|days?|weeks?|months?|years?)\b",
-    re.I,
-)
-# A date is no figure: "June 26th, 2024" does not answer "how many" or "what percentage".
-_DATE_TEXT = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:{MONTH})\b\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?\b)?,?(?:\s+\d{{4}}\b)?"
-    r"|\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}\b",
     re.I,
 )
 HOWTO_Q = re.compile(
@@ -73,7 +67,7 @@ def without_type_words(question: str) -> str:
 
 def missing_answer_type(question: str, evidence: str) -> str | None:
     """Why the evidence cannot answer a when / how-many / how-long question, or None."""
-    if _COUNT_Q.search(question) and not _NUMBERISH.search(_DATE_TEXT.sub(" ", evidence)):
+    if _COUNT_Q.search(question) and not _NUMBERISH.search(DATES.sub(" ", evidence)):  # a date is no figure
         return "They give no figure for that."
     if _DURATION_Q.search(question) and not _DURATION.search(evidence):
         return "They give no figure for that."

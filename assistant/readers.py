@@ -72,19 +72,26 @@ def _guess_title(path: Path, text: str) -> str:
     return path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.name
 
 
-def _dated(entry: SourceEntry | None, found_date: str, text: str) -> tuple[str, str]:
-    """(published, where it comes from): the manifest, else the page's metadata, else the text."""
+def _dated(entry: SourceEntry | None, found_date: str, text: str, fetched_since: str = "") -> tuple[str, str]:
+    """(published, where it comes from): the manifest, else the page's metadata, else the
+    text, else the day a fetched page's current text was first fetched ("fetched")."""
     if entry and entry.published:
         return entry.published, "manifest"
     if found_date:
         return found_date, "page"
     found = date_in_text(text)
-    return (found, "text") if found else ("", "")
+    if found:
+        return found, "text"
+    return (fetched_since, "fetched") if fetched_since else ("", "")
 
 
 # complexity: one branch per file format and per way a file can be unreadable
-def read_document(corpus: Path, rel_path: str, entry: SourceEntry | None = None, doc_id: str = "") -> Document:
-    """Read and clean one file. Raises AssistantError (one line) for unreadable input."""
+def read_document(
+    corpus: Path, rel_path: str, entry: SourceEntry | None = None, doc_id: str = "", fetched: tuple[str, str] = ("", "")
+) -> Document:
+    """Read and clean one file. Raises AssistantError (one line) for unreadable input.
+    `fetched`: for a fetched page's snapshot, the date its metadata gave and the day its
+    current text was first fetched (Fetcher.dates)."""
     path = corpus / rel_path
     if not path.is_file():
         raise AssistantError(f"{path}: file does not exist" + (f" (source {entry.id!r})" if entry else ""))
@@ -95,7 +102,7 @@ def read_document(corpus: Path, rel_path: str, entry: SourceEntry | None = None,
         data = path.read_bytes()
     except OSError as exc:
         raise AssistantError(f"{path}: cannot read ({exc.strerror})") from None
-    found_title = found_date = ""
+    found_title, found_date = "", fetched[0]
     if suffix == ".pdf":
         raw = _read_pdf(path, data)
     elif suffix in llama_readers.FORMATS:
@@ -109,7 +116,7 @@ def read_document(corpus: Path, rel_path: str, entry: SourceEntry | None = None,
     if not text:
         raise AssistantError(f"{path}: no text left after cleaning (empty document)")
     detected = tuple(c for c in jurisdiction.detect(text))
-    published, dated = _dated(entry, found_date, text)
+    published, dated = _dated(entry, found_date, text, fetched[1])
     return Document(
         id=entry.id if entry else doc_id,
         title=title,

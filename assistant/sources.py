@@ -49,12 +49,9 @@ def load_corpus(corpus: Path, fetcher: Fetcher | None = None, strict: bool = Tru
     for entry in entries:
         fetched = _fetch(entry, corpus, fetcher, failed)
         try:
-            doc = read_document(corpus, entry.path, entry)
-            if fetched:
-                doc = replace(doc, fetched=fetched)
-            if fetcher is not None and entry.url and not doc.published:
-                doc = _dated_by_fetch(doc, *fetcher.dates(entry.id))
-            docs.append(doc)
+            dates = fetcher.dates(entry.id) if fetcher is not None and entry.url else ("", "")
+            doc = read_document(corpus, entry.path, entry, fetched=dates)
+            docs.append(replace(doc, fetched=fetched) if fetched else doc)
         except AssistantError as exc:
             failed[entry.id] = str(exc) if entry.id not in failed else f"{failed[entry.id]}; {exc}"
     ids = {e.id for e in entries}
@@ -74,14 +71,6 @@ def load_corpus(corpus: Path, fetcher: Fetcher | None = None, strict: bool = Tru
     if not docs and not failed:
         raise AssistantError(f"{corpus}: no documents found (add files to {docs_dir(corpus)} or entries to {MANIFEST})")
     return LoadedCorpus(docs, failed)
-
-
-def _dated_by_fetch(doc: Document, page_date: str, content_since: str) -> Document:
-    """A fetched page that neither the manifest nor its text dates: the date its metadata
-    gives, else the day its current text was first fetched, marked as such ("fetched")."""
-    if page_date:
-        return replace(doc, published=page_date, dated="page")
-    return replace(doc, published=content_since, dated="fetched") if content_since else doc
 
 
 def _fetch(entry: SourceEntry, corpus: Path, fetcher: Fetcher | None, failed: dict[str, str]) -> str:
