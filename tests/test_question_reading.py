@@ -39,6 +39,12 @@ def uses(word: str) -> bool:
         # A demonym names its country (countryinfo), in the singular or plural.
         ("I'm a Ghanaian, what are my options?", "GH"),
         ("Do New Zealanders get the same right?", "NZ"),
+        # A large city's other spelling, and a region's English name.
+        ("We live a couple of km outside Ghent. Can we object?", "EU"),
+        ("I'm in Antwerp, what can I do?", "EU"),
+        ("Posting from Bavaria, can I object?", "EU"),
+        # Other names that spell something else are no place (Topeka's "Google").
+        ("Can Google use my posts?", None),
     ],
 )
 def test_a_place_outside_the_table_is_placed_by_the_gazetteers(question, code):
