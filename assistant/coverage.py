@@ -126,9 +126,12 @@ def uncovered_share(index: Index, encode: QueryEncoder, question: str, near: tup
 def unknown_names(index: Index, encode: QueryEncoder, question: str) -> list[str]:
     """Names in the question (TikTok, WhatsApp) that no document mentions."""
     names = []
-    for _, token in capitalised_names(jur.strip_places(question, index.uses)):
+    stripped = jur.strip_places(question, index.uses)
+    for start, token in capitalised_names(stripped):
         folded = token.casefold()
         if token in ("I", "AI") or jur.detect(token) or folded in COMMON_WORDS or folded.removesuffix("s") in _CALENDAR:
+            continue
+        if _in_address(question, stripped, start, start + len(token)):
             continue
         tokens = lexical_tokens(token)
         if not tokens or all(t in index.stems for t in tokens):
@@ -138,3 +141,26 @@ def unknown_names(index: Index, encode: QueryEncoder, question: str) -> list[str
             continue  # an abbreviation or spelling of a word the corpus has ("DMs")
         names.append(token)
     return names
+
+
+# What joins the parts of an address, the smaller place first: "KL, Malaysia", "Gent/Belgium",
+# "Lombardy (Italy)", "Bergamo in Lombardy". Not "TikTok in the US" (a thing in a place) nor
+# "In Germany, TikTok ..." (a comma after the place ends a phrase).
+_BEFORE_PLACE = r"\s*(?:,|/|\()\s*"
+_AFTER_PLACE = r"\s*(?:/|\)|\bin\b)\s*"
+
+
+def _in_address(question: str, stripped: str, start: int, end: int) -> bool:
+    """The name at question[start:end] is written beside a place the question names, as an
+    address is ("KL, Malaysia", "Bergamo in Lombardy"): a place too, though no gazetteer has
+    it. `stripped`: the question with its places blanked (jurisdiction.strip_places)."""
+    after = re.match(_BEFORE_PLACE, question[end:])
+    if after and end + after.end() < len(question) and _blanked(question, stripped, end + after.end()):
+        return True
+    before = re.search(_AFTER_PLACE + "$", question[:start])
+    return bool(before and before.start() > 0 and _blanked(question, stripped, before.start() - 1))
+
+
+def _blanked(question: str, stripped: str, i: int) -> bool:
+    """question[i] is part of a place strip_places blanked."""
+    return not question[i].isspace() and stripped[i] == " "

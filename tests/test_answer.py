@@ -53,6 +53,17 @@ def test_a_month_is_no_unknown_name(answerer):
     assert unknown_names(answerer.index, answerer.encode, "Does TikTok do this on Mondays?") == ["TikTok"]
 
 
+def test_a_name_written_beside_a_place_as_an_address_is_no_unknown_name(answerer):
+    def unknown(q):
+        return unknown_names(answerer.index, answerer.encode, q)
+
+    assert unknown("Messaging from KL, Malaysia. Can I object?") == []
+    assert unknown("Living near Bergamo in Lombardy, can I object?") == []
+    # a thing in a place, or a name after a phrase that ends with a place, is still unknown
+    assert unknown("Is TikTok in the US the same?") == ["TikTok"]
+    assert unknown("In Germany, TikTok asks me too. Can I object?") == ["TikTok"]
+
+
 def test_every_citation_quote_is_the_document_slice(answerer):
     docs = answerer.index.documents
     for q in (
