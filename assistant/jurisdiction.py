@@ -181,10 +181,12 @@ def detect(text: str) -> list[str]:
 
 def for_question(text: str, known: Known | None = None) -> str | None:
     """The jurisdiction a question is asked from: the first specific place it names, in the
-    table above or, failing that, in the gazetteers ("Ohio" -> US, "Lyon" -> EU, "Osaka" -> JP).
+    table above or, failing that, in the gazetteers ("Ohio" -> US, "Lyon" -> EU, "Osaka" -> JP);
+    a place it compares with is not where it is asked from (without_compared).
 
     `known`: see `gazetteer_places`.
     """
+    text = without_compared(text, known)
     places = gazetteer_places(text, known)
     found = detect(_blank(text, places))
     codes = [c for c in found if c != OTHER]
@@ -194,6 +196,34 @@ def for_question(text: str, known: Known | None = None) -> str | None:
         return places[0][2]
     # "I'm not in Europe", "people outside the EU and UK": asked from the rest of the world
     return OTHER if found else None
+
+
+# Words that introduce what a question compares with: "the same right that Europeans have",
+# "like they do in Europe", "unlike the UK", "compared with the EU". "like" as a verb
+# ("I'd like to") or with the asker ("people like me") compares nothing.
+_COMPARED = re.compile(
+    r"\b(?:same\b[^.?!;]{0,60}?\b(?:as|that|which)|like(?!\s+(?:to|me|us|myself|mine)\b)|unlike|than"
+    r"|compared\s+(?:to|with)|versus|vs)\b",
+    re.IGNORECASE,
+)
+_COMPARED_REACH = 40  # characters after those words within which the place compared with stands
+
+
+def without_compared(text: str, known: Known | None = None) -> str:
+    """text with each place it compares with blanked (offsets kept): "Here in Wellington, do
+    we get the same right that Europeans have?" is asked from New Zealand about New Zealand;
+    Europe is what it is measured against, not the asker's place nor the subject."""
+    spans = [
+        (m.start(), m.end(), code) for code, pattern in _compiled() if code != OTHER for m in pattern.finditer(text)
+    ]
+    spans += gazetteer_places(text, known)
+    for cue in _COMPARED.finditer(text):
+        clause = re.search(r"[.?!;]", text[cue.end() : cue.end() + _COMPARED_REACH])
+        reach = cue.end() + (clause.start() if clause else _COMPARED_REACH)
+        near = [sp for sp in spans if cue.end() <= sp[0] < reach]
+        if near:
+            text = _blank(text, [min(near)])
+    return text
 
 
 def gazetteer_places(text: str, known: Known | None = None) -> list[tuple[int, int, str]]:

@@ -200,7 +200,7 @@ def candidate_features(
     """Every sentence of the passages (instructions to an assistant left out) and its row of
     FEATURES."""
     tokens = lexical_tokens(jur.strip_places(query, index.uses))  # places count as places, not terms
-    named = jur.named_places(jur.detect(query))
+    named = jur.named_places(jur.detect(jur.without_compared(query, index.uses)))
     asked = _Asked(
         encode.question(query),
         {t: index.idf(t) for t in set(tokens)},

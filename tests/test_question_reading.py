@@ -51,6 +51,22 @@ def test_a_place_outside_the_table_is_placed_by_the_gazetteers(question, code):
     assert jur.for_question(question, uses) == code
 
 
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        ("Here in Wellington - do New Zealanders get the same right to object that Europeans have?", "NZ"),
+        ("Seattle-area user. Do they have to respect my objection like they do in Europe?", "US"),
+        ("Do users in Seoul see the same Right to object box in the privacy policy that Europeans get?", "KR"),
+        ("Is objecting easier in the UK than in the US?", "UK"),
+        # "like" as a verb, or beside the asker, compares nothing
+        ("I'd like to object in the UK, how?", "UK"),
+        ("People like me in Germany, can we object?", "EU"),
+    ],
+)
+def test_a_place_the_question_compares_with_is_not_where_it_is_asked_from(question, code):
+    assert jur.for_question(question, uses) == code
+
+
 def test_a_name_the_documents_use_for_something_else_is_not_a_place():
     # "Meta" is a department of Colombia; to documents about Meta, it is the company.
     assert jur.for_question("Can Meta use my photos?", known=lambda w: w == "Meta") is None
