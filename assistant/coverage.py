@@ -133,6 +133,8 @@ def unknown_names(index: Index, encode: QueryEncoder, question: str) -> list[str
             continue
         if _in_address(question, stripped, start, start + len(token)):
             continue
+        if token.isupper() and any(_abbreviates(token, name) for name in index.proper_nouns):
+            continue  # "IG" for Instagram, "FB" for Facebook
         tokens = lexical_tokens(token)
         if not tokens or all(t in index.stems for t in tokens):
             continue
@@ -159,6 +161,16 @@ def _in_address(question: str, stripped: str, start: int, end: int) -> bool:
         return True
     before = re.search(_AFTER_PLACE + "$", question[:start])
     return bool(before and before.start() > 0 and _blanked(question, stripped, before.start() - 1))
+
+
+def _abbreviates(short: str, name: str) -> bool:
+    """`short` (capitals) can be written for `name`: its first letter, then its other letters in
+    order ("IG" Instagram, "FB" Facebook), and the name is longer."""
+    short, name = short.casefold(), name.casefold()
+    if len(name) <= len(short) + 1 or name[0] != short[0]:
+        return False
+    rest = iter(name[1:])
+    return all(ch in rest for ch in short[1:])
 
 
 def _blanked(question: str, stripped: str, i: int) -> bool:

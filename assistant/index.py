@@ -8,7 +8,9 @@ its chunk-vector collection. Building generations is refresh.py's job.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,6 +53,9 @@ def complete(settings: Settings, generation: Generation) -> bool:
     )
 
 
+_INSIDE_CAPITALISED = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'-]+")
+
+
 @dataclass
 class Index:
     """A loaded generation: read-only, safe to share between threads."""
@@ -75,6 +80,14 @@ class Index:
         """Whether the documents use this word (any form of it: "pictures" for "picture")."""
         tokens = lexical_tokens(word)
         return bool(tokens) and all(t in self.stems for t in tokens)
+
+    @cached_property
+    def proper_nouns(self) -> frozenset[str]:
+        """Capitalised words the documents use inside their sentences ("Instagram", "GDPR")."""
+        found: set[str] = set()
+        for doc in self.documents.values():
+            found.update(_INSIDE_CAPITALISED.findall(doc.text))
+        return frozenset(found)
 
     def idf(self, token: str) -> float:
         n, df = len(self.chunks), self.vocabulary.document_frequency.get(token, 0)

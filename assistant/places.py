@@ -53,7 +53,7 @@ _lock = threading.Lock()
 # so only those that spell the same name differently count, and only for large cities.
 ALT_POPULATION = 100_000
 ALT_LIKENESS = 0.8
-_TABLE_VERSION = 2  # of the rules below that build the name table (part of its cache key)
+_TABLE_VERSION = 3  # of the rules below that build the name table (part of its cache key)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,26 @@ def find(text: str) -> list[Place]:
         place, used = hit
         found.append(place)
         i += used
-    return found
+    return sorted(found + _postal_codes(text, table), key=lambda p: p.start)
+
+
+# A state's postal abbreviation counts where an address would have it: "in TX", "from NSW",
+# "Austin, TX", "BC here", "QC-based"; elsewhere "OK", "IN" or "ME" are words.
+_POSTAL = re.compile(
+    r"(?:\b(?:in|from|near|of|at)\s+|,\s*)(?P<a>[A-Z]{2,3})\b(?!-?[A-Za-z])"
+    r"|\b(?P<b>[A-Z]{2,3})(?=\s+here\b|-based\b)"
+)
+POSTAL_COUNTRIES = ("US", "CA", "AU")  # whose states are written by their postal abbreviations
+
+
+def _postal_codes(text: str, table: _Table) -> list[Place]:
+    out = []
+    for m in _POSTAL.finditer(text):
+        group = "a" if m.group("a") else "b"
+        entry = table.get("#" + m.group(group))
+        if entry is not None:
+            out.append(Place(m.start(group), m.end(group), m.group(group), entry[0], SUBDIVISION))
+    return out
 
 
 def lookup(name: str) -> str | None:
@@ -114,12 +133,38 @@ def _longest_at(text: str, words: list[re.Match[str]], i: int, table: _Table) ->
         if any(text[a.end() : b.start()].strip() not in ("", "-") for a, b in itertools.pairwise(span)):
             continue  # "Paris, Texas" is two names
         name = text[first.start() : span[-1].end()]
-        entry = table.get(fold(name))
+        entry = table.get(fold(name)) or (_resident_of(name, table) if n == 1 else None)
         if entry is None or (sentence_start and entry[1] != COUNTRY and not _apart(text, span[-1].end())):
             continue
         if not _stands_alone(text, words, i, i + n):
             return None
         return Place(first.start(), first.start() + len(name), name, entry[0], entry[1]), n
+    return None
+
+
+# How a place's residents are named from it: Quebec-ers, London-ers, Paris-ians, Tex(as)-ans,
+# Milan-ese, Florid-ians. countryinfo names countries' residents; these find a state's or
+# city's ("Do Quebecers get the same right?").
+_RESIDENTS = (
+    ("ers", ""),
+    ("ians", ""),
+    ("ians", "a"),
+    ("ans", "a"),
+    ("ans", "as"),
+    ("ns", ""),
+    ("ese", ""),
+    ("ites", ""),
+)
+
+
+def _resident_of(word: str, table: _Table) -> tuple[str, int] | None:
+    """(country, kind) of the place whose residents `word` names, if it names any."""
+    key = fold(word)
+    for suffix, ending in _RESIDENTS:
+        if key.endswith(suffix) and len(key) - len(suffix) >= 3:
+            entry = table.get(key[: -len(suffix)] + ending)
+            if entry is not None:
+                return entry
     return None
 
 
@@ -220,6 +265,11 @@ def _build() -> dict[str, tuple[str, int]]:
     for alpha_2, demonym, pop in _demonyms():  # shared ones ("American") go to the most populous
         add(demonym, alpha_2, COUNTRY, pop)
         add(demonym + "s", alpha_2, COUNTRY, pop)  # "Canadians", "New Zealanders"
+    for rank, country in enumerate(POSTAL_COUNTRIES):  # first one wins: "WA" is Washington
+        for s in pycountry.subdivisions.get(country_code=country) or []:
+            code = "#" + s.code.split("-")[1]
+            if code not in best:
+                best[code] = (SUBDIVISION, False, rank, country)
     english = _english_subdivision_names()
     for s in pycountry.subdivisions:
         if s.parent_code is None:

@@ -65,6 +65,15 @@ def test_a_name_written_beside_a_place_as_an_address_is_no_unknown_name(answerer
     assert unknown("In Germany, TikTok asks me too. Can I object?") == ["TikTok"]
 
 
+def test_a_capitals_abbreviation_of_a_name_the_documents_use_is_no_unknown_name(answerer):
+    def unknown(q):
+        return unknown_names(answerer.index, answerer.encode, q)
+
+    assert unknown("Can I opt out of Meta training AI on my IG content?") == []  # Instagram
+    assert unknown("Does FB read my messages?") == []  # Facebook
+    assert unknown("What did the FTC say about it?") == ["FTC"]
+
+
 def test_every_citation_quote_is_the_document_slice(answerer):
     docs = answerer.index.documents
     for q in (

@@ -45,6 +45,15 @@ def uses(word: str) -> bool:
         ("Posting from Bavaria, can I object?", "EU"),
         # Other names that spell something else are no place (Topeka's "Google").
         ("Can Google use my posts?", None),
+        # A state's postal abbreviation where an address has it; elsewhere "OK" is a word.
+        ("I'm in TX. Is there any way to opt out?", "US"),
+        ("Austin, TX here", "US"),
+        ("BC here, can I object?", "CA"),
+        ("OK so can I object?", None),
+        # A state's or city's residents ("Quebecers", "Texans", "Londoners")
+        ("Do Quebecers get to object?", "CA"),
+        ("Are Texans covered?", "US"),
+        ("Do Members get to object?", None),
     ],
 )
 def test_a_place_outside_the_table_is_placed_by_the_gazetteers(question, code):
