@@ -187,6 +187,9 @@ def for_question(text: str, known: Known | None = None) -> str | None:
     `known`: see `gazetteer_places`.
     """
     text = without_compared(text, known)
+    home = _residence(text, known)
+    if home is not None:
+        return home
     places = gazetteer_places(text, known)
     found = detect(_blank(text, places))
     codes = [c for c in found if c != OTHER]
@@ -209,14 +212,38 @@ _COMPARED = re.compile(
 _COMPARED_REACH = 40  # characters after those words within which the place compared with stands
 
 
+# Words that say where the asker lives, which outranks a place they are from or a citizen of
+# ("I'm a US citizen but I've lived in Munich for years" is asked from Munich).
+_RESIDENCE = re.compile(
+    r"\b(?:liv(?:e|es|ed|ing)|based|resid(?:e|es|ed|ing|ent)|moved|relocated|settled)\b"
+    r"(?:\s+\w+){0,3}\s+(?:in|to|near|outside|around)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _residence(text: str, known: Known | None) -> str | None:
+    """The place the question says the asker lives in, if it says so; None otherwise."""
+    for start, _, code in sorted(_spans(text, known)):
+        if _RESIDENCE.search(text[max(0, start - 40) : start]):
+            return code
+    return None
+
+
+def _spans(text: str, known: Known | None) -> list[tuple[int, int, str]]:
+    """(start, end, code) of every specific place text names: the table's and the gazetteers'."""
+    gazetteer = gazetteer_places(text, known)
+    blanked = _blank(text, gazetteer)
+    table = [
+        (m.start(), m.end(), code) for code, pattern in _compiled() if code != OTHER for m in pattern.finditer(blanked)
+    ]
+    return table + gazetteer
+
+
 def without_compared(text: str, known: Known | None = None) -> str:
     """text with each place it compares with blanked (offsets kept): "Here in Wellington, do
     we get the same right that Europeans have?" is asked from New Zealand about New Zealand;
     Europe is what it is measured against, not the asker's place nor the subject."""
-    spans = [
-        (m.start(), m.end(), code) for code, pattern in _compiled() if code != OTHER for m in pattern.finditer(text)
-    ]
-    spans += gazetteer_places(text, known)
+    spans = _spans(text, known)
     for cue in _COMPARED.finditer(text):
         clause = re.search(r"[.?!;]", text[cue.end() : cue.end() + _COMPARED_REACH])
         reach = cue.end() + (clause.start() if clause else _COMPARED_REACH)

@@ -76,6 +76,19 @@ def test_a_place_the_question_compares_with_is_not_where_it_is_asked_from(questi
     assert jur.for_question(question, uses) == code
 
 
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        ("I'm a US citizen but I've lived in Munich for years. Can I object?", "EU"),
+        ("British but living in Spain, can I object?", "EU"),
+        ("I moved to the UK from Brazil last year, can I opt out?", "UK"),
+        ("Can I object from the US? I was born in Lyon.", "US"),  # born in is no residence
+    ],
+)
+def test_where_the_asker_lives_outranks_where_they_are_from(question, code):
+    assert jur.for_question(question, uses) == code
+
+
 def test_a_name_the_documents_use_for_something_else_is_not_a_place():
     # "Meta" is a department of Colombia; to documents about Meta, it is the company.
     assert jur.for_question("Can Meta use my photos?", known=lambda w: w == "Meta") is None
