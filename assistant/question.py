@@ -8,9 +8,7 @@ from .dating import DATES
 from .text import CONTROL_CHARS, content_words
 from .types import AssistantError
 
-_COUNT_Q = re.compile(
-    r"\b(how (many|much|big|large|high|old|far)|what (percentage|share|number|amount|proportion))\b", re.I
-)
+_COUNT_Q = re.compile(r"\b(how (many|much)|what (percentage|share|number|amount|proportion))\b", re.I)
 _DURATION_Q = re.compile(r"\bhow (long|quickly|soon|fast)\b", re.I)
 _DURATION = re.compile(r"\d|\b(minutes?|hours?|days?|weeks?|months?|years?|immediately|instantly)\b", re.I)
 _WHEN_Q = re.compile(r"^\s*(when|since when|what date|what day|by when)\b|\bwhat date\b", re.I)
@@ -65,18 +63,6 @@ def without_type_words(question: str) -> str:
     for pattern in (_COUNT_Q, _DURATION_Q, _WHEN_Q):
         question = pattern.sub(" ", question)
     return question
-
-
-def supplies_type(question: str, sentence: str) -> bool:
-    """The sentence holds what the question's type wants (a figure, a duration, a date), or
-    the question wants no type."""
-    if _COUNT_Q.search(question):
-        return bool(_NUMBERISH.search(DATES.sub(" ", sentence)))  # a date is no figure
-    if _DURATION_Q.search(question):
-        return bool(_DURATION.search(sentence))
-    if _WHEN_Q.search(question):
-        return bool(_DATEISH.search(sentence))
-    return True
 
 
 def missing_answer_type(question: str, evidence: str) -> str | None:

@@ -7,7 +7,6 @@ import pytest
 from assistant.cli import main
 from assistant.coverage import unknown_names
 from assistant.evidence import SHORT
-from assistant.question import supplies_type
 from assistant.types import AssistantError, Filters
 
 
@@ -146,15 +145,3 @@ def test_control_characters_are_ignored(answerer):
 def test_unknown_source_filter_is_a_clear_error(answerer):
     with pytest.raises(AssistantError, match=r"unknown source 'nope'; the index has: cnet-2024-06-opt-out"):
         answerer.answer("Can I opt out?", Filters(sources=("nope",)))
-
-
-def test_a_when_question_quotes_a_sentence_with_a_date_first(answerer):
-    docs = answerer.index.documents
-    for question in (
-        "When does Meta start using posts for AI training?",
-        "How long did the objection take to be honored?",
-    ):
-        answer = answerer.answer(question)
-        assert not answer.abstained
-        first = answer.citations[0]
-        assert supplies_type(question, docs[first.doc_id].text[first.start : first.end])

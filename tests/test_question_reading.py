@@ -6,7 +6,7 @@ import pytest
 
 from assistant import jurisdiction as jur
 from assistant import places
-from assistant.question import missing_answer_type, split_parts, supplies_type, without_type_words
+from assistant.question import missing_answer_type, split_parts, without_type_words
 from assistant.spelling import correct
 
 pytestmark = pytest.mark.fast
@@ -196,21 +196,6 @@ def test_a_cache_that_cannot_be_written_still_places_a_question(tmp_path, monkey
 def test_a_date_is_no_figure_for_a_how_many_question(question, evidence, reason):
     found = missing_answer_type(question, evidence)
     assert (found is None) if reason is None else (reason in found)
-
-
-@pytest.mark.parametrize(
-    "question, sentence, supplies",
-    [
-        ("How big a discount can I get?", "An insurer may use the score only to offer a discount.", False),
-        ("How big a discount can I get?", "Drivers get up to 15% off.", True),
-        ("How long do I have to object?", "Objections must reach us within 30 days.", True),
-        ("How long do I have to object?", "You have the right to object.", False),
-        ("When does it start?", "It starts on June 26th, 2024.", True),
-        ("Can I object?", "You have the right to object.", True),  # no type wanted
-    ],
-)
-def test_a_sentence_supplies_the_type_of_answer_a_question_wants(question, sentence, supplies):
-    assert supplies_type(question, sentence) is supplies
 
 
 def test_the_words_naming_the_type_of_answer_are_not_the_topic():
