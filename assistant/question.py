@@ -82,8 +82,14 @@ _ASKING = (
     r"(?:who|what|when|where|why|how|which|whose|from when|since when|until when|by when|"
     r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|must|may)\b"
 )
+# An auxiliary that goes on with the verb of the question before it opens no part of its own:
+# "Which model, Llama or something else, will actually be trained on my posts?"
+_GOES_ON = (
+    r"(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|must|may)\s+"
+    r"(?:be|been|being|not|actually|also|still|really|ever|never|only|just|probably|likely|even|already)\b"
+)
 _NEXT_PART = re.compile(
-    rf"(?<=\?)\s+|(?:\s*[,;]\s*(?:and|or|but|plus)?|\s+(?:and|or|but|plus))\s+(?={_ASKING})",
+    rf"(?<=\?)\s+|(?:\s*[,;]\s*(?:and|or|but|plus)?|\s+(?:and|or|but|plus))\s+(?={_ASKING})(?!{_GOES_ON})",
     re.I,
 )
 

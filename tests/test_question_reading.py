@@ -166,6 +166,12 @@ def test_typos_are_corrected_toward_the_documents_words(typed, meant):
         ),
         ("do they pay for posts?? asking 4 a friend", ["do they pay for posts?? asking 4 a friend"]),
         ("Can I opt out? Also my DMs?", ["Can I opt out?", "Also my DMs?"]),
+        # An auxiliary that goes on with the question's verb opens no part.
+        (
+            "Which Meta model, Llama or something else, will actually be trained on these posts?",
+            ["Which Meta model, Llama or something else, will actually be trained on these posts?"],
+        ),
+        ("Can I object, and will it be honoured?", ["Can I object", "will it be honoured?"]),
     ],
 )
 def test_a_question_is_split_into_its_parts(question, parts):
