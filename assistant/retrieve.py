@@ -59,15 +59,21 @@ class QueryEncoder:
         return self.adapter(vec) if self.adapter is not None else vec
 
     def __call__(self, text: str) -> np.ndarray:
-        vec = self._cache.get(text)
-        if vec is None:
-            vec = self.index.embedder.encode([text])[0]
-            self._cache[text] = vec
-            if len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        else:
+        return self.many([text])[0]
+
+    def many(self, texts: list[str]) -> list[np.ndarray]:
+        """The texts' own vectors; those not cached are encoded in one batch."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vec in zip(missing, self.index.embedder.encode(missing), strict=True):
+                self._cache[text] = vec
+        out = []
+        for text in texts:
             self._cache.move_to_end(text)
-        return vec
+            out.append(self._cache[text])
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return out
 
 
 class DenseRetriever:
