@@ -5,8 +5,9 @@ and print their held-out figures.
 
 Fit data (never the report sets `blind`, `evolving-real`, `policyqa-report`):
   - the PolicyQA fit policies (evals/policyqa/split.toml), and
-  - the fit sets `visible`, `dev`, `dev2`, `dev3`, `evolving`, `evolving2` and `evolving3`
-    (evals/README.md; `evolving` and `evolving2` have corpora of their own).
+  - the fit sets `visible`, `dev`, `dev2`, `dev3`, `evolving` and `evolving2` (FIT_SETS;
+    evals/README.md; `evolving` and `evolving2` have corpora of their own). `evolving3` and
+    `dev4` are not fitted on: adding either lowered the out-of-fold figures.
 
 0. The query adapter (fit_adapter.py, assistant/adapter.py): a linear map of the question's
    vector, fitted on (question, answering sentence) pairs. Each question's candidates below
