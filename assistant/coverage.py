@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 from typing import NamedTuple
@@ -15,13 +14,11 @@ from .lexical import lexical_tokens
 from .question import COMMON_WORDS, without_type_words
 from .retrieve import QueryEncoder
 from .spelling import english
-from .text import STOPWORDS, capitalised_names, content_words
+from .text import CALENDAR_NAMES, STOPWORDS, capitalised_names, content_words
 
 # A capitalised name the corpus does not use still counts as known when a corpus word is at
 # least this close to it in the embedding space (an abbreviation or spelling: "DMs").
 NAME_NEAR = 0.7
-# Capitalised words that name a time, not a thing the documents might lack ("in September").
-_CALENDAR = frozenset(n.casefold() for n in (*calendar.month_name[1:], *calendar.day_name))
 
 
 class Term(NamedTuple):
@@ -130,7 +127,12 @@ def unknown_names(index: Index, encode: QueryEncoder, question: str) -> list[str
     stripped = jur.strip_places(question, index.uses)
     for start, token in capitalised_names(stripped):
         folded = token.casefold()
-        if token in ("I", "AI") or jur.detect(token) or folded in COMMON_WORDS or folded.removesuffix("s") in _CALENDAR:
+        if (
+            token in ("I", "AI")
+            or jur.detect(token)
+            or folded in COMMON_WORDS
+            or folded.removesuffix("s") in CALENDAR_NAMES
+        ):
             continue
         if _in_address(question, stripped, start, start + len(token)):
             continue

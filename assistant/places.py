@@ -28,7 +28,6 @@ file beside the exported models (embedder.model_cache), keyed by the libraries' 
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import difflib
 import itertools
@@ -44,10 +43,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .text import CALENDAR_NAMES
+
 COUNTRY, SUBDIVISION, CITY = 0, 1, 2
 MAX_WORDS = 4  # "Rio de Janeiro", "Bosnia and Herzegovina", "Isle of Man"
 _CONNECTORS = {"de", "del", "da", "do", "of", "and", "la", "le", "los", "las", "upon", "am", "an", "der", "di"}
-_MONTHS = {m.casefold() for m in calendar.month_name if m}
 _WORD = re.compile(r"[^\W\d_][\w'’]*", re.UNICODE)  # hyphens join words: "Emilia-Romagna", "Mumbai-based"
 _lock = threading.Lock()
 # A city's other GeoNames names hold pranks and codes (Topeka is "Google", Kuala Lumpur "KUL"),
@@ -185,7 +185,7 @@ def _stands_alone(text: str, words: list[re.Match[str]], start: int, end: int) -
     """A place name is the whole of a name, not a date: not part of a longer capitalised
     name ("Data Protection Officer": Officer is a town), not next to a number ("March 2024"),
     not a month."""
-    if fold(text[words[start].start() : words[end - 1].end()]) in _MONTHS:
+    if fold(text[words[start].start() : words[end - 1].end()]) in CALENDAR_NAMES:
         return False
     before = text[: words[start].start()].rstrip(" -")
     after = text[words[end - 1].end() :].lstrip(" -")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 
@@ -36,6 +37,10 @@ def normalize(text: str) -> str:
     text = INVISIBLE_CHARS.sub("", text).translate(_QUOTES).casefold()
     return _WS.sub(" ", text).strip()
 
+
+# Month and weekday names, case-folded: a capitalised word that names a time, never a place
+# or a thing the documents might lack ("in September", "on Mondays").
+CALENDAR_NAMES = frozenset(n.casefold() for n in (*calendar.month_name[1:], *calendar.day_name))
 
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being
