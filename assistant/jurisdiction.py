@@ -222,10 +222,14 @@ _RESIDENCE = re.compile(
 
 
 def _residence(text: str, known: Known | None) -> str | None:
-    """The place the question says the asker lives in, if it says so; None otherwise."""
-    for start, _, code in sorted(_spans(text, known)):
+    """The place the question says the asker lives in, if it says so; None otherwise. Of an
+    address ("Manchester, England"), its last and largest place counts."""
+    spans = sorted(_spans(text, known))
+    for i, (start, _, _) in enumerate(spans):
         if _RESIDENCE.search(text[max(0, start - 40) : start]):
-            return code
+            while i + 1 < len(spans) and re.fullmatch(r"\s*(?:,|\bin\b|\()\s*", text[spans[i][1] : spans[i + 1][0]]):
+                i += 1
+            return spans[i][2]
     return None
 
 

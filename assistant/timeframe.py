@@ -2,12 +2,14 @@
 as an as-of date: the end of that period, at the precision the question gives.
 
 Only a date that sets the question's time counts: a preposition directly before a date
-(a month and year, a full date, a year, or a season and year), where the phrase opens the
-question, is one that always names a time of reference ("as of", "back in"), or closes a
-question that does not ask for a date ("What could I do in June 2024?", not "When did it
-start?", "Did it start in June 2024?"). An event named instead of a date ("before the 2025
-restart") and vague times ("mid-2025", "winter 2024") are not read. The date itself is read
-by dateparser (it reports whether it is a day, a month or a year).
+(a month and year, a full date, a year, a season and year, or a year's early, middle or
+late part), where the phrase opens the question, is one that always names a time of
+reference ("as of", "back in"), ends the clause that opens it ("When the policy changed in
+June 2024, how ..."), or closes a question that does not ask for a date ("What could I do
+in June 2024?", not "When did it start?", "Did it start in June 2024?"); and a version
+named by its date ("under the November 2024 policy"). An event named instead of a date
+("before the 2025 restart") and "winter 2024" are not read. The date itself is read by
+dateparser (it reports whether it is a day, a month or a year).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _DATE = (
     rf"|(?:{_MONTH})\.?\s+{_DAY},?\s+\d{{4}}"  # June 14, 2024
     rf"|(?:{_MONTH})\.?,?\s+\d{{4}}"  # June 2024
     r"|(?:spring|summer|autumn|fall)\s+(?:of\s+)?\d{4}"  # autumn 2024
+    r"|(?:early|mid|late)[\s-]+\d{4}"  # mid-2024
     r"|\d{4}-\d{2}(?:-\d{2})?"  # 2024-06, 2024-06-14
     r"|(?:19|20)\d{2})"  # 2024
 )
@@ -43,8 +46,23 @@ _ASKS_DATE = re.compile(
     r"took effect|come into force|came into force|end|ends|ended|stop|stopped|resume|resumed|expire|expired)\b",
     re.IGNORECASE,
 )
+# A clause that opens the question and sets its time: "When the policy changed in June 2024, ...".
+_WHEN_CLAUSE = re.compile(r"\s*(?:when|after|once|while|at the time|by the time)\b", re.IGNORECASE)
+# A verb of saying just before the phrase: the date is when the statement was made.
+_SAID = re.compile(
+    r"\b(?:say|said|state|stated|announce|announced|tell|told|write|wrote|publish|published|promise|promised|"
+    r"claim|claimed|report|reported|warn|warned|decide|decided|rule|ruled)(?:\s+[\w'’]+){0,3}\s*$",
+    re.IGNORECASE,
+)
 # Seasons as the month they end in (northern hemisphere, meteorological); winter spans two years.
-_SEASON_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11}
+# A year's early, middle and late part as the month each ends in (its first, second and last third).
+_SEASON_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11, "early": 4, "mid": 8, "late": 12}
+# A version named by its date: "under the November 2024 privacy policy", "in the June 2024 version".
+_VERSION = re.compile(
+    rf"\b(?P<prep>under|in|according to|by)\s+the\s+(?P<date>{_DATE})\s+"
+    r"(?:privacy\s+)?(?:policy|policies|version|terms|update|rules|notice|faq)\b",
+    re.IGNORECASE,
+)
 
 
 def asked_time(question: str, filters: Filters, documents: dict[str, Document]) -> tuple[Filters, str]:
@@ -67,11 +85,23 @@ def asked_as_of(question: str) -> tuple[str, str] | None:
     The as-of date is "YYYY", "YYYY-MM" or "YYYY-MM-DD": the period the question names
     ("June 2024" -> "2024-06"), or for "before" the period just before it ("before 2025" -> "2024").
     """
+    version = _VERSION.search(question)
+    if version is not None:
+        period = _period(version.group("date"))
+        if period is not None:
+            return period, version.group("date")
     for m in _PHRASE.finditer(question):
         prep = m.group("prep").lower()
         opens = not question[: m.start()].strip(" ,")
         closes = not question[m.end() :].strip(" ?.!")
-        if not (re.fullmatch(_ALWAYS, prep) or opens or (closes and not _ASKS_DATE.search(question))):
+        # or it ends the clause that opens the question: "When the policy changed in June 2024, how ..."
+        rest = question[m.end() :].lstrip()
+        head = question[: m.start()]
+        clause = rest.startswith(",") and _WHEN_CLAUSE.match(head) is not None and not re.search(r"[,?]", head)
+        asks_date = _ASKS_DATE.search(rest[1:] if clause else question) is not None
+        # or it dates a statement the question asks about: "What did the ICO say in September 2024 ...?"
+        said = _SAID.search(question[: m.start()]) is not None and not _ASKS_DATE.search(question)
+        if not (re.fullmatch(_ALWAYS, prep) or opens or said or ((closes or clause) and not asks_date)):
             continue
         period = _period(m.group("date"))
         if period is not None:
@@ -91,7 +121,7 @@ def without_time(question: str) -> str:
 
 def _period(text: str) -> str | None:
     """ "June 2024" -> "2024-06", "14 June 2024" -> "2024-06-14", "2024" -> "2024", "autumn 2024" -> "2024-11"."""
-    season = re.match(r"(spring|summer|autumn|fall)\s+(?:of\s+)?(\d{4})", text, re.IGNORECASE)
+    season = re.match(r"(spring|summer|autumn|fall|early|mid|late)[\s-]+(?:of\s+)?(\d{4})", text, re.IGNORECASE)
     if season:
         return f"{season.group(2)}-{_SEASON_END[season.group(1).lower()]:02d}"
     if re.fullmatch(r"\d{4}", text):

@@ -83,6 +83,7 @@ def test_a_place_the_question_compares_with_is_not_where_it_is_asked_from(questi
         ("British but living in Spain, can I object?", "EU"),
         ("I moved to the UK from Brazil last year, can I opt out?", "UK"),
         ("Can I object from the US? I was born in Lyon.", "US"),  # born in is no residence
+        ("I live in Manchester, England. Can I object?", "UK"),  # an address's last place counts
     ],
 )
 def test_where_the_asker_lives_outranks_where_they_are_from(question, code):

@@ -21,6 +21,11 @@ pytestmark = pytest.mark.fast
         ("Before 2025, could members object?", "2024"),
         ("In autumn 2024, could a member in Canada object?", "2024-11"),
         ("Who could object by 2024-11-15?", "2024-11-15"),
+        ("In mid-2025, how quickly was content deleted?", "2025-08"),  # a year's middle third
+        ("Back in early 2024, could I object?", "2024-04"),
+        ("When the policy first changed in June 2024, how long were datasets kept?", "2024-06"),
+        ("Under the November 2024 privacy policy, who was opted in?", "2024-11"),
+        ("What did the ICO say in September 2024 about the pause?", "2024-09"),  # when it was said
     ],
 )
 def test_a_preposition_and_a_date_set_the_time_of_the_question(question, as_of):
@@ -35,7 +40,8 @@ def test_a_preposition_and_a_date_set_the_time_of_the_question(question, as_of):
         "Did training start in June 2024?",  # whether it happened then
         "Does the training data include posts from before 2022?",  # the date qualifies the posts
         "What did the policy say before the 2025 restart?",  # an event, not a date
-        "In mid-2025, how quickly was content deleted?",  # vague
+        "When did the ICO say in September 2024 that it would pause?",  # the date is what is asked
+        "In winter 2024, could I object?",  # winter spans two years
         "I was born in 1990, can I object?",  # neither opens nor closes the question
         "Can I object?",
     ],
