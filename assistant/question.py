@@ -21,7 +21,8 @@ _DATEISH = re.compile(
     re.I,
 )
 HOWTO_Q = re.compile(
-    r"\b(how (do|can|would|should) (i|we|you|one|people|users)|how to|what steps|where (do|can) i|what do i (put|write|fill|need)|steps? to)\b",
+    r"\b(how (do|can|would|should) (i|we|you|one|people|users)|how to|what steps|where (do|can) i|what do i (put|write|fill|need)|steps? to"
+    r"|where\b[^?]{0,40}\b(go|goes|went|find|turn|switch|click|tap|setting|settings|form|toggle|button|link))\b",
     re.I,
 )
 PROCEDURE = re.compile(

@@ -6,7 +6,7 @@ import pytest
 
 from assistant import jurisdiction as jur
 from assistant import places
-from assistant.question import missing_answer_type, split_parts, without_type_words
+from assistant.question import HOWTO_Q, missing_answer_type, split_parts, without_type_words
 from assistant.spelling import correct
 
 pytestmark = pytest.mark.fast
@@ -209,3 +209,18 @@ def test_the_words_naming_the_type_of_answer_are_not_the_topic():
     assert "date" not in without_type_words("What date does the policy take effect?")
     assert "percentage" not in without_type_words("What percentage of users are in Europe?")
     assert "policy" in without_type_words("What date does the policy take effect?")
+
+
+@pytest.mark.parametrize(
+    "question, howto",
+    [
+        ("How do I object?", True),
+        ("Back in mid-2024, where in the settings did you go to opt out?", True),
+        ("Where is the setting that stops it?", True),
+        ("Where do I find the form?", True),
+        ("Where is Meta based?", False),
+        ("Why can Europeans object?", False),
+    ],
+)
+def test_a_question_asking_where_to_go_asks_for_steps(question, howto):
+    assert bool(HOWTO_Q.search(question)) is howto
