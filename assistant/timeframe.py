@@ -56,10 +56,10 @@ _SAID = re.compile(
 )
 # Seasons as the month they end in (northern hemisphere, meteorological); winter spans two years.
 # A year's early, middle and late part as the month each ends in (its first, second and last third).
-_SEASON_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11, "early": 4, "mid": 8, "late": 12}
+_PERIOD_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11, "early": 4, "mid": 8, "late": 12}
 # A version named by its date: "under the November 2024 privacy policy", "in the June 2024 version".
 _VERSION = re.compile(
-    rf"\b(?P<prep>under|in|according to|by)\s+the\s+(?P<date>{_DATE})\s+"
+    rf"\b(?:under|in|according to|by)\s+the\s+(?P<date>{_DATE})\s+"
     r"(?:privacy\s+)?(?:policy|policies|version|terms|update|rules|notice|faq)\b",
     re.IGNORECASE,
 )
@@ -123,7 +123,7 @@ def _period(text: str) -> str | None:
     """ "June 2024" -> "2024-06", "14 June 2024" -> "2024-06-14", "2024" -> "2024", "autumn 2024" -> "2024-11"."""
     season = re.match(r"(spring|summer|autumn|fall|early|mid|late)[\s-]+(?:of\s+)?(\d{4})", text, re.IGNORECASE)
     if season:
-        return f"{season.group(2)}-{_SEASON_END[season.group(1).lower()]:02d}"
+        return f"{season.group(2)}-{_PERIOD_END[season.group(1).lower()]:02d}"
     if re.fullmatch(r"\d{4}", text):
         return text
     from dateparser.date import DateDataParser  # imported only for a question that names a date
