@@ -186,11 +186,13 @@ def for_question(text: str, known: Known | None = None) -> str | None:
 
     `known`: see `gazetteer_places`.
     """
-    text = without_compared(text, known)
-    home = _residence(text, known)
+    table, places = _place_spans(text, known)
+    compared = _compared(text, table + places)
+    text = _blank(text, compared)
+    places = [sp for sp in places if sp not in compared]
+    home = _residence(text, sorted(sp for sp in table + places if sp not in compared))
     if home is not None:
         return home
-    places = gazetteer_places(text, known)
     found = detect(_blank(text, places))
     codes = [c for c in found if c != OTHER]
     if codes:
@@ -221,10 +223,10 @@ _RESIDENCE = re.compile(
 )
 
 
-def _residence(text: str, known: Known | None) -> str | None:
+def _residence(text: str, spans: list[tuple[int, int, str]]) -> str | None:
     """The place the question says the asker lives in, if it says so; None otherwise. Of an
-    address ("Manchester, England"), its last and largest place counts."""
-    spans = sorted(_spans(text, known))
+    address ("Manchester, England"), its last and largest place counts. `spans`: the
+    places text names, in order (_place_spans)."""
     for i, (start, _, _) in enumerate(spans):
         if _RESIDENCE.search(text[max(0, start - 40) : start]):
             while i + 1 < len(spans) and re.fullmatch(r"\s*(?:,|\bin\b|\()\s*", text[spans[i][1] : spans[i + 1][0]]):
@@ -233,28 +235,37 @@ def _residence(text: str, known: Known | None) -> str | None:
     return None
 
 
-def _spans(text: str, known: Known | None) -> list[tuple[int, int, str]]:
-    """(start, end, code) of every specific place text names: the table's and the gazetteers'."""
+Span = tuple[int, int, str]  # (start, end, code) of a place in a text
+
+
+def _place_spans(text: str, known: Known | None) -> tuple[list[Span], list[Span]]:
+    """The specific places text names: the table's, and those only the gazetteers know."""
     gazetteer = gazetteer_places(text, known)
     blanked = _blank(text, gazetteer)
     table = [
         (m.start(), m.end(), code) for code, pattern in _compiled() if code != OTHER for m in pattern.finditer(blanked)
     ]
-    return table + gazetteer
+    return table, gazetteer
+
+
+def _compared(text: str, spans: list[Span]) -> list[Span]:
+    """The places among `spans` that text compares with (_COMPARED)."""
+    out = []
+    for cue in _COMPARED.finditer(text):
+        clause = re.search(r"[.?!;]", text[cue.end() : cue.end() + _COMPARED_REACH])
+        reach = cue.end() + (clause.start() if clause else _COMPARED_REACH)
+        near = [sp for sp in spans if cue.end() <= sp[0] < reach]
+        if near:
+            out.append(min(near))
+    return out
 
 
 def without_compared(text: str, known: Known | None = None) -> str:
     """text with each place it compares with blanked (offsets kept): "Here in Wellington, do
     we get the same right that Europeans have?" is asked from New Zealand about New Zealand;
     Europe is what it is measured against, not the asker's place nor the subject."""
-    spans = _spans(text, known)
-    for cue in _COMPARED.finditer(text):
-        clause = re.search(r"[.?!;]", text[cue.end() : cue.end() + _COMPARED_REACH])
-        reach = cue.end() + (clause.start() if clause else _COMPARED_REACH)
-        near = [sp for sp in spans if cue.end() <= sp[0] < reach]
-        if near:
-            text = _blank(text, [min(near)])
-    return text
+    table, places = _place_spans(text, known)
+    return _blank(text, _compared(text, table + places))
 
 
 def gazetteer_places(text: str, known: Known | None = None) -> list[tuple[int, int, str]]:
