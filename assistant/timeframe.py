@@ -92,21 +92,27 @@ def asked_as_of(question: str) -> tuple[str, str] | None:
             return period, version.group("date")
     for m in _PHRASE.finditer(question):
         prep = m.group("prep").lower()
-        opens = not question[: m.start()].strip(" ,")
-        closes = not question[m.end() :].strip(" ?.!")
-        # or it ends the clause that opens the question: "When the policy changed in June 2024, how ..."
-        rest = question[m.end() :].lstrip()
-        head = question[: m.start()]
-        clause = rest.startswith(",") and _WHEN_CLAUSE.match(head) is not None and not re.search(r"[,?]", head)
-        asks_date = _ASKS_DATE.search(rest[1:] if clause else question) is not None
-        # or it dates a statement the question asks about: "What did the ICO say in September 2024 ...?"
-        said = _SAID.search(question[: m.start()]) is not None and not _ASKS_DATE.search(question)
-        if not (re.fullmatch(_ALWAYS, prep) or opens or said or ((closes or clause) and not asks_date)):
+        if not _sets_time(question, m, prep):
             continue
         period = _period(m.group("date"))
         if period is not None:
             return (_before(period) if prep == "before" else period), m.group(0).strip()
     return None
+
+
+def _sets_time(question: str, m: re.Match[str], prep: str) -> bool:
+    """The phrase m (a preposition and a date) sets the question's time (module docstring)."""
+    head, rest = question[: m.start()], question[m.end() :].lstrip()
+    if re.fullmatch(_ALWAYS, prep) or not head.strip(" ,"):
+        return True  # "back in 2024", or the phrase opens the question
+    # it dates a statement the question asks about: "What did the ICO say in September 2024 ...?"
+    if _SAID.search(head) is not None and not _ASKS_DATE.search(question):
+        return True
+    # it ends the clause that opens the question: "When the policy changed in June 2024, how ..."
+    if rest.startswith(",") and _WHEN_CLAUSE.match(head) is not None and not re.search(r"[,?]", head):
+        return not _ASKS_DATE.search(rest[1:])
+    # it closes a question that does not ask for a date
+    return not rest.strip(" ?.!") and not _ASKS_DATE.search(question)
 
 
 def without_time(question: str) -> str:
