@@ -8,7 +8,7 @@ written as a list of records (before the columns) is still read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -83,6 +83,8 @@ class ChunkTable(Sequence[Chunk]):
         self._first = columns.first_sentences()
         self._made: list[Chunk | None] = [None] * len(columns.ids)
         self._places: frozenset[str] | None = None
+        self._rows: dict[str, list[int]] | None = None
+        self._doc_codes: tuple[list[str], np.ndarray] | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -128,6 +130,24 @@ class ChunkTable(Sequence[Chunk]):
         if self._places is None:
             self._places = frozenset(j for js in self.columns.jurisdictions for j in js)
         return self._places
+
+    def rows_of(self, doc_id: str) -> list[int]:
+        """The rows of one document's chunks, in order."""
+        if self._rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, d in enumerate(self.columns.doc_ids):
+                rows.setdefault(d, []).append(i)
+            self._rows = rows
+        return self._rows.get(doc_id, [])
+
+    def in_documents(self, doc_ids: Collection[str]) -> np.ndarray:
+        """One boolean per chunk: its document is one of doc_ids (without a loop over chunks)."""
+        if self._doc_codes is None:
+            names = sorted(set(self.columns.doc_ids))
+            code = {d: k for k, d in enumerate(names)}
+            self._doc_codes = (names, np.fromiter((code[d] for d in self.columns.doc_ids), np.int32, len(self)))
+        names, codes = self._doc_codes
+        return np.fromiter((d in doc_ids for d in names), bool, len(names))[codes]
 
     def sentence_span(self, i: int) -> tuple[int, int]:
         """Rows of chunk i's sentences in the sentence matrix (see ChunkColumns.sentence_rows)."""

@@ -57,9 +57,10 @@ _SAID = re.compile(
 # Seasons as the month they end in (northern hemisphere, meteorological); winter spans two years.
 # A year's early, middle and late part as the month each ends in (its first, second and last third).
 _PERIOD_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11, "early": 4, "mid": 8, "late": 12}
-# A version named by its date: "under the November 2024 privacy policy", "in the June 2024 version".
+# A version named by its date: "under the November 2024 privacy policy", "in the June 2024 version",
+# "under Parlay's November 2024 policy".
 _VERSION = re.compile(
-    rf"\b(?:under|in|according to|by)\s+the\s+(?P<date>{_DATE})\s+"
+    rf"\b(?:under|in|according to|by)\s+(?:the|its|their|[\w&.-]+['’]s)\s+(?P<date>{_DATE})\s+"
     r"(?:privacy\s+)?(?:policy|policies|version|terms|update|rules|notice|faq)\b",
     re.IGNORECASE,
 )

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.fast
         ("Back in early 2024, could I object?", "2024-04"),
         ("When the policy first changed in June 2024, how long were datasets kept?", "2024-06"),
         ("Under the November 2024 privacy policy, who was opted in?", "2024-11"),
+        ("Under Parlay's November 2024 policy, were my prompts used?", "2024-11"),
         ("What did the ICO say in September 2024 about the pause?", "2024-09"),  # when it was said
     ],
 )
