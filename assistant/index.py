@@ -20,6 +20,7 @@ from .chunk_table import ChunkTable
 from .config import Settings
 from .embedder import Embedder, TextEncoder
 from .generation import STATE, Generation, GenerationFiles, Vocabulary
+from .jurisdiction import applies
 from .lexical import lexical_tokens
 from .types import AssistantError, Chunk, Document, Filters
 
@@ -53,6 +54,11 @@ def complete(settings: Settings, generation: Generation) -> bool:
     )
 
 
+# A filter keeping at least this share of the chunks is applied to a wider unfiltered vector
+# search (Index.dense_search). Measured at 100k chunks of 5,000 documents (median of 10): a
+# where-clause naming 80% / 10% / 5% of the documents took 249 / 43 / 31 ms, the wider search
+# 2.7 / 2.8 / 3.7 ms (1.3 ms unfiltered).
+MOST = 0.05
 _INSIDE_CAPITALISED = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'-]+")
 
 
@@ -100,10 +106,24 @@ class Index:
             self.client = None
 
     def dense_search(self, vector: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity, within the filters."""
+        """Nearest chunks by cosine similarity, within the filters. Filters that keep most of
+        the documents (as of a late date; every document later than one) are applied to a
+        larger unfiltered search, which the store answers far faster than a where-clause
+        naming thousands of documents; the where-clause is the fallback."""
         n = min(n, len(self.chunks))
         if n <= 0:
             return []
+        if filters and filters.sources and not filters.jurisdiction:
+            kept = self.chunks.in_documents(frozenset(filters.sources))
+            share = float(kept.mean())
+            if share >= MOST:
+                wider = self._nearest(vector, min(len(self.chunks), int(np.ceil(n / share)) * 2), None)
+                hits = [(c, s) for c, s in wider if kept[self.position[c.id]]][:n]
+                if len(hits) == n:
+                    return hits
+        return self._nearest(vector, n, filters)
+
+    def _nearest(self, vector: np.ndarray, n: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
         try:
             got = self.collection.query(
                 query_embeddings=[vector.tolist()],
@@ -129,13 +149,13 @@ class Index:
             return []
         mask = None
         if filters and not filters.empty:
-            mask = np.array(
-                [
-                    filters.allows_places(self.chunks.jurisdictions(i), self.documents[doc_id])
-                    for i, doc_id in enumerate(self.chunks.doc_ids)
-                ],
-                dtype=np.float32,
-            )
+            allowed = {d for d, doc in self.documents.items() if filters.allows_document(doc)}
+            inside = self.chunks.in_documents(allowed)
+            if filters.jurisdiction:  # and the places of the chunks of those documents
+                for i in np.flatnonzero(inside):
+                    doc = self.documents[self.chunks.doc_ids[int(i)]]
+                    inside[i] = applies(self.chunks.jurisdictions(int(i)), doc.jurisdictions, filters.jurisdiction)
+            mask = inside.astype(np.float32)
         ids, scores = self.bm25.retrieve([tokens], k=n, show_progress=False, weight_mask=mask, n_threads=1)
         return [(self.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 from .dating import dated_by
@@ -202,9 +203,15 @@ class Filters:
     def empty(self) -> bool:
         return not self.sources and not self.jurisdiction and not self.as_of
 
+    @cached_property
+    def _source_set(self) -> frozenset[str]:  # sources can be thousands (as of a date, later documents)
+        return frozenset(self.sources)
+
     def allows_document(self, doc: Document) -> bool:
         """The document-level part of `allows`: its id and its date."""
-        return (not self.sources or doc.id in self.sources) and (not self.as_of or dated_by(doc.published, self.as_of))
+        return (not self.sources or doc.id in self._source_set) and (
+            not self.as_of or dated_by(doc.published, self.as_of)
+        )
 
     def allows(self, chunk: Chunk, doc: Document) -> bool:
         return self.allows_places(chunk.jurisdictions, doc)

@@ -115,3 +115,16 @@ def test_sentence_vectors_match_sentences(seed_settings, embedder):
     stored = index.sentences_of(chunk).astype(np.float32)
     fresh_vecs = embedder.encode([doc.text[s.start : s.end] for s in chunk.sentences])
     assert np.allclose(stored, fresh_vecs, atol=1e-2)
+
+
+def test_a_filter_keeping_most_documents_finds_what_the_stores_where_clause_finds(seed_settings, embedder):
+    index = open_index(seed_settings, embedder)
+    filters = Filters(sources=(CNET,))
+    kept = index.chunks.in_documents({CNET})
+    assert kept.sum() == sum(1 for c in index.chunks if c.doc_id == CNET)
+    for query in ("Can I opt out?", "private messages", "proof of personal data"):
+        vector = embedder.encode([query])[0]
+        for n in (3, int(kept.sum())):  # the second needs every chunk of the document: the fallback
+            wide = [(c.id, round(s, 4)) for c, s in index.dense_search(vector, n, filters)]
+            where = [(c.id, round(s, 4)) for c, s in index._nearest(vector, n, filters)]
+            assert wide == where, (query, n)
