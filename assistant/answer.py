@@ -31,7 +31,6 @@ from .scoring import FEATURES, Decision, Found, candidate_features, decision, fi
 from .spelling import correct
 from .timeframe import asked_time, without_time
 from .types import Answer, AssistantError, Filters, Passage, quote_key
-from .versions import in_force
 
 if TYPE_CHECKING:
     from .generate import ClaimChecker
@@ -176,7 +175,7 @@ class ExtractiveAnswerer:
         reason = self._abstain_reason(fixed, candidates, confidence)
         if reason is None:
             candidates = self._with_later(query, candidates, passages, filters, asker)
-        chosen = self._select(_unseen(candidates, filters.seen), filters, query) if reason is None else []
+        chosen = self._select(_unseen(candidates, filters.seen)) if reason is None else []
         chosen, unanswered = self._with_parts(fixed, chosen, filters, asker)
         if not chosen:
             timings["answer_ms"] = (time.perf_counter() - t1) * 1000
@@ -342,9 +341,8 @@ class ExtractiveAnswerer:
         have = {c.key for c in chosen}
         return [c for c in with_followers(picks, cands) if c.key not in have]
 
-    def _select(self, candidates: list[Candidate], filters: Filters, query: str) -> list[Candidate]:
-        """The best sentence (as the version in force words it: versions.in_force), and the next
-        ones nearly as likely to answer, unless they repeat it; a newer statement on its point."""
+    def _select(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The best sentence, and the next ones nearly as likely to answer, unless they repeat it."""
         best = candidates[0]
         chosen = [best]
         for cand in candidates[1:]:
@@ -356,7 +354,6 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(cand)
         newer = newer_statement(best, candidates, self.index.documents)
-        chosen[0], newer = in_force(best, newer, self.index, filters, self.encode.question(query))
         if newer is not None and all(c.key != newer.key for c in chosen):
             chosen.append(newer)
         return newest_first(group_by_passage(with_followers(chosen, candidates)), self.index.documents)

@@ -74,13 +74,6 @@ def newest_first(chosen: list[Candidate], documents: dict[str, Document]) -> lis
     return [chosen[i] for i in order]
 
 
-def speaks_for(later_one: Candidate, earlier_one: Candidate) -> bool:
-    """The later sentence's passage speaks of the places the earlier one's does: the same
-    places, or more of them (a deadline for the UK, later restated for the UK, US and Canada)."""
-    a, b = set(earlier_one.chunk.jurisdictions), set(later_one.chunk.jurisdictions)
-    return a == b or (bool(a) and a <= b)
-
-
 def newer_statement(
     best: Candidate, candidates: list[Candidate], documents: dict[str, Document], ratio: float = NEWER_RATIO
 ) -> Candidate | None:
@@ -94,7 +87,7 @@ def newer_statement(
             return None
         if (
             cand.key != best.key
-            and speaks_for(cand, best)
+            and set(cand.chunk.jurisdictions) == set(best.chunk.jurisdictions)
             and SUPERSEDES <= float(cand.vector @ best.vector) <= REDUNDANT
             and later(stated(cand, documents), when)
         ):
@@ -110,7 +103,7 @@ def superseded(quotes: list[tuple[Candidate, int]], documents: dict[str, Documen
         for b, _ in quotes:
             if not later(stated(b, documents), date_a):
                 continue
-            same_places = speaks_for(b, a)
+            same_places = set(a.chunk.jurisdictions) == set(b.chunk.jurisdictions)
             if same_places and float(a.vector @ b.vector) >= SUPERSEDES:
                 out.add(i)
                 break

@@ -83,7 +83,6 @@ class ChunkTable(Sequence[Chunk]):
         self._first = columns.first_sentences()
         self._made: list[Chunk | None] = [None] * len(columns.ids)
         self._places: frozenset[str] | None = None
-        self._rows: dict[str, list[int]] | None = None
         self._doc_codes: tuple[list[str], np.ndarray] | None = None
 
     @property
@@ -130,15 +129,6 @@ class ChunkTable(Sequence[Chunk]):
         if self._places is None:
             self._places = frozenset(j for js in self.columns.jurisdictions for j in js)
         return self._places
-
-    def rows_of(self, doc_id: str) -> list[int]:
-        """The rows of one document's chunks, in order."""
-        if self._rows is None:
-            rows: dict[str, list[int]] = {}
-            for i, d in enumerate(self.columns.doc_ids):
-                rows.setdefault(d, []).append(i)
-            self._rows = rows
-        return self._rows.get(doc_id, [])
 
     def in_documents(self, doc_ids: Collection[str]) -> np.ndarray:
         """One boolean per chunk: its document is one of doc_ids (without a loop over chunks)."""

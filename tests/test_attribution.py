@@ -60,17 +60,6 @@ def test_statements_about_different_places_do_not_supersede_each_other():
     assert compose([old, new], docs()).earlier == ()
 
 
-def test_a_newer_statement_for_more_places_supersedes_one_for_fewer_but_not_the_reverse():
-    new_wide = cand("v2", "Members can object to training with a form.", [1, 0.1, 0], ("UK", "US"))
-    old_uk = cand("v1", "Members cannot object to training.", [1, 0, 0], ("UK",))
-    assert compose([old_uk, new_wide], docs()).earlier == (2,)
-    new_uk = cand("v2", "Members can object to training with a form.", [1, 0.1, 0], ("UK",))
-    old_wide = cand("v1", "Members cannot object to training.", [1, 0, 0], ("UK", "US"))
-    assert compose([old_wide, new_uk], docs()).earlier == ()  # the UK's news says nothing of the US
-    placeless = cand("v1", "Members cannot object to training.", [1, 0, 0])
-    assert compose([placeless, new_uk], docs()).earlier == ()  # a rule for everyone is not one for the UK
-
-
 def test_one_source_of_one_date_is_quoted_without_attribution():
     a = cand("v1", "Members cannot object to training.", [1, 0, 0])
     b = cand("v1", "Training starts on 1 May 2024.", [0, 1, 0])

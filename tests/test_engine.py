@@ -262,7 +262,7 @@ def test_a_later_document_s_statement_on_the_best_sentence_s_point_is_found_and_
     old = [p for p in answerer.retriever.retrieve(question, 8) if p.chunk.doc_id == "wire-2024"]
     found = answerer._with_later(question, answerer.candidates(question, old, None), old, Filters(), None)
     assert {c.chunk.doc_id for c in found} == {"wire-2024", "post-2025"}
-    newest = answerer._select(found, Filters(), question)
+    newest = answerer._select(found)
     assert newest[0].chunk.doc_id == "post-2025"
     # Nothing later than the best sentence: the candidates are left as they are.
     new = [p for p in answerer.retriever.retrieve(question, 8) if p.chunk.doc_id == "post-2025"]
