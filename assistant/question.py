@@ -42,7 +42,7 @@ def clean_question(question: str, limit: int) -> str:
 
 COMMON_WORDS = frozenset(
     """please hi hello thanks ok okay yes no also and but so if is are do does can could would should will
-    what when where why how who which my our your their meta's""".split()
+    what when where why how who which my our your their""".split()
 )
 
 

@@ -27,7 +27,7 @@ INVISIBLE_CHARS = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u202a-\u202e
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A citation marker: [3], [1, 2], [1;4].
 CITATION_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][A-Za-z]*(?![\w'’])")
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][A-Za-z]*(?=['’]s\b|(?![\w'’]))")  # "TikTok" of "TikTok's" too
 _WS = re.compile(r"\s+")
 
 

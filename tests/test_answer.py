@@ -48,6 +48,11 @@ def test_unknown_product_abstains_with_its_name(answerer):
     assert answer.abstained and "TikTok" in answer.text
 
 
+def test_a_name_in_the_possessive_is_still_a_name(answerer):
+    assert unknown_names(answerer.index, answerer.encode, "Does TikTok's policy let me opt out?") == ["TikTok"]
+    assert unknown_names(answerer.index, answerer.encode, "Does Meta’s form ask for a reason?") == []
+
+
 def test_a_month_is_no_unknown_name(answerer):
     assert unknown_names(answerer.index, answerer.encode, "Moving to Amsterdam in September, can I object?") == []
     assert unknown_names(answerer.index, answerer.encode, "Does TikTok do this on Mondays?") == ["TikTok"]
