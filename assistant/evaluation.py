@@ -237,8 +237,9 @@ def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
         json.dumps({**result, "calibrated_on": str(args.questions)}, indent=2), "utf-8"
     )
     print(
-        f"abstain_threshold {result['abstain_threshold']} "
-        f"(balanced accuracy {result['balanced_accuracy']} on {result['n']} questions); "
+        f"abstain_threshold {result['abstain_threshold']} (the lowest at which "
+        f"{result['answer_precision']:.0%} of the questions answered are answerable; balanced accuracy "
+        f"{result['balanced_accuracy']} on {result['n']} questions); "
         f"claim_threshold {result['claim_threshold']} (balanced accuracy {result['claim_balanced_accuracy']} "
         f"on {result['claim_pairs']} claim/passage pairs); saved to {settings.calibration_path}"
     )

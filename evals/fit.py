@@ -27,8 +27,9 @@ Fit data (never the report sets `blind`, `evolving-real`, `policyqa-report`):
    regression in which the PolicyQA policies together weigh as much as one seed-corpus set
    (source_weights). Its threshold is chosen for a stated precision: the lowest at which,
    out of fold on the seed-corpus fit sets (the only fit sets with unanswerable questions),
-   at least ANSWER_PRECISION of the questions answered are answerable. Questions
-   another rule decides (an unknown name; no date for a "when") are left out.
+   at least ANSWER_PRECISION (assistant/calibration.py) of the questions answered are
+   answerable. Questions another rule decides (an unknown name; no date for a "when") are
+   left out.
 
 Both are written to assistant/scorer.json. The gathered rows are cached in
 build/fit/rows.npz (--reuse skips the gathering when they have the current features).
@@ -65,10 +66,6 @@ FIT_SETS = ("visible", "dev", "dev2", "dev3", "evolving", "evolving2")
 # answered from 91.7% to 94.2%; the other words' weight came out near zero.
 DECISION_FEATURES = ("best", "uncovered", "uncovered_other")
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
-# The precision the decision to answer is held to: of the questions it answers, at least this
-# share are ones the documents answer (out of fold, seed-corpus fit sets). A product choice,
-# stated here rather than found: 9 answers in 10 are to questions the documents answer.
-ANSWER_PRECISION = 0.90
 
 
 def log(msg: str) -> None:
@@ -336,9 +333,11 @@ def fit_decision(data: dict[str, np.ndarray], probs: np.ndarray) -> tuple[dict[s
     weighs as much as one seed-corpus set (source_weights). The pair of cosines `near` of the
     uncovered share, tried over NEAR_LOW x NEAR_HIGH, maximises that weighted balanced
     accuracy (answerable answered, unanswerable abstained) out of fold; the threshold is the
-    one for ANSWER_PRECISION (precision_cut). Returns the fitted values (scoring.Decision)
+    one for ANSWER_PRECISION (calibration.answer_cut). Returns the fitted values (scoring.Decision)
     and the figures to print."""
     from sklearn.linear_model import LogisticRegression
+
+    from assistant.calibration import ANSWER_PRECISION, answer_cut
 
     keep = ~data["other"]  # another rule (an unknown name, no date for a "when") decides these
     best: tuple[float, tuple[float, float], float] = (-1.0, (0.0, 1.0), 0.5)
@@ -354,7 +353,7 @@ def fit_decision(data: dict[str, np.ndarray], probs: np.ndarray) -> tuple[dict[s
     weight = source_weights(groups)
     p = decision_out_of_fold(x, y, groups, keep)
     seed = keep & np.isin(groups, FIT_SETS)
-    cut = precision_cut(p[seed], y[seed], ANSWER_PRECISION)
+    cut = answer_cut(p[seed & y].tolist(), p[seed & ~y].tolist())
     final = LogisticRegression(max_iter=1000).fit(x[keep], y[keep], sample_weight=weight[keep])
     lines = [
         f"\ndecision to answer over {', '.join(DECISION_FEATURES)}: uncovered share between cosines "
@@ -375,17 +374,6 @@ def fit_decision(data: dict[str, np.ndarray], probs: np.ndarray) -> tuple[dict[s
         "answer_precision": ANSWER_PRECISION,
     }
     return values, "\n".join(lines)
-
-
-def precision_cut(p: np.ndarray, y: np.ndarray, precision: float) -> float:
-    """The lowest threshold at which the questions answered (p >= it) are at least `precision`
-    answerable (p: P(answerable); y: answerable); 1.0 when none is. Going up from the lowest,
-    the share only rises in expectation, so the first that reaches it is the one; a few
-    questions at the top (where one unanswerable question weighs most) do not decide it."""
-    for cut in np.unique(np.round(p, 4)):
-        if y[p >= cut].mean() >= precision:
-            return float(cut)
-    return 1.0
 
 
 def balanced_accuracy(p: np.ndarray, y: np.ndarray, weight: np.ndarray, cut: float) -> float:

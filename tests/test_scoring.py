@@ -91,23 +91,14 @@ def test_a_part_the_documents_do_not_answer_is_named(answerer: ExtractiveAnswere
     assert whole.unanswered == () and "don't say" not in whole.text
 
 
-def _fit_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("evals_fit", Path(__file__).parent.parent / "evals" / "fit.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_threshold_is_the_lowest_that_holds_the_stated_precision():
-    fit = _fit_module()
-    p = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
-    y = np.array([0, 0, 1, 0, 1, 1, 1, 1, 1, 1], dtype=bool)
+    from assistant.calibration import ANSWER_PRECISION, answer_cut
+
+    answerable = [0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+    other = [0.1, 0.2, 0.4]
     # answered from 0.3: 7 of 8 answerable (0.875); from 0.4: 6 of 7 (0.857); from 0.5: all
-    assert fit.precision_cut(p, y, 0.85) == pytest.approx(0.3)
-    assert fit.precision_cut(p, y, 0.88) == pytest.approx(0.5)
-    assert fit.precision_cut(p, ~y, 0.99) == 1.0  # never reached: answer nothing
+    assert answer_cut(answerable, other, 0.85) == pytest.approx(0.3)
+    assert answer_cut(answerable, other, 0.88) == pytest.approx(0.5)
+    assert answer_cut(other, answerable, 0.99) == 1.0  # never reached: answer nothing
     committed = json.loads(SCORER_FILE.read_text("utf-8"))["decision"]
-    assert committed["answer_precision"] == fit.ANSWER_PRECISION
+    assert committed["answer_precision"] == ANSWER_PRECISION
