@@ -121,6 +121,7 @@ class ExtractiveAnswerer:
         self.scorer: Callable[[np.ndarray], np.ndarray] = scorer or fitted()
         self._decide = decide
         self._threshold = settings.abstain_threshold if threshold is None else threshold
+        self._later: dict[tuple[str, Filters], Filters] = {}  # _with_later's filters by date (the last 256)
 
     @property
     def decide(self) -> Decision:
@@ -368,13 +369,16 @@ class ExtractiveAnswerer:
             return candidates
         docs = self.index.documents
         best = candidates[0]
-        when = stated(best, docs)
-        newer = tuple(d.id for d in docs.values() if filters.allows_document(d) and later(d.published, when))
-        if not newer:
+        key = (stated(best, docs), filters)
+        if key not in self._later:  # the same few dates recur: thousands of documents are compared once
+            newer = tuple(d.id for d in docs.values() if filters.allows_document(d) and later(d.published, key[0]))
+            self._later = {**dict(list(self._later.items())[-255:]), key: replace(filters, sources=newer)}
+        within = self._later[key]
+        if not within.sources:
             return candidates
         have = {p.chunk.id for p in passages}
         text = docs[best.chunk.doc_id].text[best.start : best.end]
-        found = self.retriever.retrieve(text, LATER_PASSAGES, replace(filters, sources=newer), asker=asker)
+        found = self.retriever.retrieve(text, LATER_PASSAGES, within, asker=asker)
         extra = [p for p in found if p.chunk.id not in have]
         if not extra:
             return candidates
