@@ -38,11 +38,10 @@ def calibrate(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet
     if not pos or not neg:
         raise AssistantError("calibration needs answerable and unanswerable questions the probability decides")
     cut = answer_cut(pos, neg)
-    accuracy = (sum(p >= cut for p in pos) / len(pos) + sum(p < cut for p in neg) / len(neg)) / 2
     return {
         "abstain_threshold": cut,
         "answer_precision": ANSWER_PRECISION,
-        "balanced_accuracy": round(accuracy, 4),
+        "balanced_accuracy": round(_balanced(pos, neg, cut), 4),
         "n": len(pos) + len(neg),
     }
 
@@ -108,10 +107,12 @@ def _balanced_cut(pos: list[float], neg: list[float]) -> tuple[float, float]:
     scores = sorted(set(pos) | set(neg))
     cuts = [(a + b) / 2 for a, b in itertools.pairwise(scores)] or scores
 
-    def balanced(cut: float) -> float:
-        return (sum(sc >= cut for sc in pos) / len(pos) + sum(sc < cut for sc in neg) / len(neg)) / 2
-
-    values = [balanced(c) for c in cuts]
+    values = [_balanced(pos, neg, c) for c in cuts]
     top = max(values)
     plateau = [c for c, v in zip(cuts, values, strict=True) if v == top]
     return round(plateau[len(plateau) // 2], 4), round(top, 4)
+
+
+def _balanced(pos: Sequence[float], neg: Sequence[float], cut: float) -> float:
+    """Balanced accuracy of a cut: the share of `pos` at or above it and of `neg` below it."""
+    return (sum(sc >= cut for sc in pos) / len(pos) + sum(sc < cut for sc in neg) / len(neg)) / 2

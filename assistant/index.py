@@ -114,7 +114,7 @@ class Index:
         if n <= 0:
             return []
         if filters and filters.sources and not filters.jurisdiction:
-            kept = self.chunks.in_documents(frozenset(filters.sources))
+            kept = self.chunks.in_documents(filters.source_set)
             share = float(kept.mean())
             if share >= MOST:
                 wider = self._nearest(vector, min(len(self.chunks), int(np.ceil(n / share)) * 2), None)

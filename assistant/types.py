@@ -204,12 +204,13 @@ class Filters:
         return not self.sources and not self.jurisdiction and not self.as_of
 
     @cached_property
-    def _source_set(self) -> frozenset[str]:  # sources can be thousands (as of a date, later documents)
+    def source_set(self) -> frozenset[str]:
+        """The sources as a set: they can be thousands (as of a date; every document later than one)."""
         return frozenset(self.sources)
 
     def allows_document(self, doc: Document) -> bool:
         """The document-level part of `allows`: its id and its date."""
-        return (not self.sources or doc.id in self._source_set) and (
+        return (not self.sources or doc.id in self.source_set) and (
             not self.as_of or dated_by(doc.published, self.as_of)
         )
 
