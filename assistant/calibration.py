@@ -38,6 +38,11 @@ def calibrate(answerer: ExtractiveAnswerer, questions: list[EvalQuestion], quiet
     if not pos or not neg:
         raise AssistantError("calibration needs answerable and unanswerable questions the probability decides")
     cut = answer_cut(pos, neg)
+    if not any(p >= cut for p in pos):  # 1.0: no threshold holds the precision
+        raise AssistantError(
+            f"on these questions no threshold makes {ANSWER_PRECISION:.0%} of those answered answerable "
+            "(no threshold was saved)"
+        )
     return {
         "abstain_threshold": cut,
         "answer_precision": ANSWER_PRECISION,

@@ -102,3 +102,14 @@ def test_threshold_is_the_lowest_that_holds_the_stated_precision():
     assert answer_cut(other, answerable, 0.99) == 1.0  # never reached: answer nothing
     committed = json.loads(SCORER_FILE.read_text("utf-8"))["decision"]
     assert committed["answer_precision"] == ANSWER_PRECISION
+
+
+def test_calibration_that_cannot_hold_the_precision_says_so(answerer):
+    from assistant.calibration import calibrate
+    from assistant.eval_set import EvalQuestion
+
+    # Answerable and unanswerable questions the decision cannot tell apart: the same question.
+    asked = "Can users in the EU object to Meta using their posts?"
+    questions = [EvalQuestion(id=f"q{i}", question=asked, answerable=i % 2 == 0) for i in range(4)]
+    with pytest.raises(AssistantError, match="no threshold makes"):
+        calibrate(answerer, questions)  # raised before assistant eval --calibrate writes calibration.json
