@@ -162,6 +162,11 @@ def _compiled() -> list[tuple[str, re.Pattern[str]]]:
 
 def detect(text: str) -> list[str]:
     """Jurisdiction codes mentioned in text, in order of first mention."""
+    return list(_detect(text))
+
+
+@lru_cache(maxsize=4096)  # answers read the same headings and sentences again and again
+def _detect(text: str) -> tuple[str, ...]:
     found: list[tuple[int, str]] = []
     compiled = _compiled()
     other = dict(compiled)[OTHER]
@@ -176,7 +181,7 @@ def detect(text: str) -> list[str]:
         m = pattern.search(text)
         if m:
             found.append((m.start(), code))
-    return [code for _, code in sorted(found)]
+    return tuple(code for _, code in sorted(found))
 
 
 def for_question(text: str, known: Known | None = None) -> str | None:

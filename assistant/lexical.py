@@ -4,7 +4,7 @@ documents and questions."""
 from __future__ import annotations
 
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .text import STOPWORDS, words
@@ -21,6 +21,11 @@ def _stemmer() -> Any:
 
 def lexical_tokens(text: str) -> list[str]:
     """Stemmed, stopword-free tokens (the same for documents and queries)."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=4096)  # answers read the same candidate sentences again and again
+def _tokens(text: str) -> tuple[str, ...]:
     toks = [w.replace("'", "") for w in words(text) if w not in STOPWORDS]
     with _LOCK:  # one stemmer object for the process; its cache is not made for threads
-        return list(_stemmer().stemWords(toks))
+        return tuple(_stemmer().stemWords(toks))

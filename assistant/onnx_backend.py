@@ -19,7 +19,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,11 +178,11 @@ class OnnxEncoder:
 
     def _encode_window(self, texts: list[str], batch_size: int) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
-        order = np.argsort([len(e.ids) for e in encodings])  # similar lengths together: less padding
+        lengths = [len(e.ids) for e in encodings]
+        order = np.argsort(lengths, kind="stable")  # similar lengths together: less padding
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i in range(0, len(order), batch_size):
-            rows = order[i : i + batch_size]
-            width = max(len(encodings[r].ids) for r in rows)
+        for rows in _batches(order, lengths, batch_size):
+            width = lengths[rows[-1]]
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             types = np.zeros((len(rows), width), dtype=np.int64)
@@ -200,3 +200,21 @@ class OnnxEncoder:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             out[rows] = vectors / np.clip(norms, 1e-12, None)
         return out
+
+
+# Tokens in one batch (rows x width, padding included), at most. On 2 cores, batches of
+# 512-1,024 tokens encoded 1.18-1.21x as fast as batches of 64 texts, 2,048 1.13-1.16x and
+# 4,096 0.99-1.05x (2,000 policy-like sentences and paragraphs, one run each, same vectors).
+BATCH_TOKENS = 1024
+
+
+def _batches(order: np.ndarray, lengths: list[int], most: int) -> Iterator[np.ndarray]:
+    """Consecutive runs of `order` (texts by increasing length), each of at most `most`
+    texts and BATCH_TOKENS tokens (a single longer text is a batch of its own)."""
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < most and (end - start + 1) * lengths[order[end]] <= BATCH_TOKENS:
+            end += 1
+        yield order[start:end]
+        start = end

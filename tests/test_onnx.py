@@ -94,3 +94,23 @@ def test_eval_metrics_hold_on_onnx(tmp_path, capsys, monkeypatch):
                  "--home", str(tmp_path / "home"), "--corpus", str(copy_corpus(tmp_path / "corpus"))])  # fmt: skip
     assert code == 0, capsys.readouterr().err  # the visible set's floors hold with the ONNX backend
     assert json.loads(out.read_text())["summary"]["n"] >= 80
+
+
+def test_batches_hold_a_token_budget_and_every_text_once():
+    from assistant.onnx_backend import BATCH_TOKENS, _batches
+
+    lengths = [3, 300, 12, 12, 40, 7, 90, 12, 5, 200]
+    order = np.argsort(lengths, kind="stable")
+    batches = list(_batches(order, lengths, most=4))
+    assert [int(i) for b in batches for i in b] == [int(i) for i in order]
+    for b in batches:
+        width = max(lengths[i] for i in b)
+        assert len(b) <= 4
+        assert len(b) == 1 or len(b) * width <= BATCH_TOKENS  # a text over the budget goes alone
+
+
+def test_onnx_vectors_do_not_depend_on_how_texts_are_batched(models):
+    onnx = Embedder(backend="onnx", cache=models)
+    texts = [f"Sentence {i} says {'more and more ' * (i % 9)}about objecting." for i in range(40)] + TEXTS
+    one_by_one = np.vstack([onnx.encode([t]) for t in texts])
+    assert float(np.max(np.abs(onnx.encode(texts) - one_by_one))) < 1e-5
