@@ -132,3 +132,17 @@ def embedding_text(chunk: Chunk) -> str:
     if chunk.section and not chunk.text.lstrip("# ").startswith(chunk.section):
         return f"{chunk.section}\n{chunk.text}"
     return chunk.text
+
+
+def twins(chunks: list[Chunk], rows: dict[str, tuple[int, int]]) -> dict[str, str]:
+    """New chunk id -> the id of an indexed chunk of another document with the same heading
+    and text (a section a new version of a policy keeps), by the digest in their ids (see
+    chunk_document); only when their sentence counts agree. `rows`: the indexed chunks'
+    sentence rows (ChunkColumns.sentence_rows)."""
+    by_digest = {cid.rpartition("#")[2]: cid for cid in rows}
+    out = {}
+    for c in chunks:
+        was = by_digest.get(c.id.rpartition("#")[2])
+        if c.id not in rows and was is not None and rows[was][1] - rows[was][0] == len(c.sentences):
+            out[c.id] = was
+    return out

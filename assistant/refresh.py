@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store
-from .chunking import chunk_document, embedding_text
+from .chunking import chunk_document, embedding_text, twins
 from .config import Settings
 from .corpus_stat import corpus_stat, record_stat, unchanged_since_last
 from .embedder import Embedder, TextEncoder
@@ -167,6 +167,7 @@ class _Build:
         self.stack = stack
         self.name = old.successor() if old else "g000001"
         self.files = GenerationFiles(settings.index_dir / self.name)
+        self.reusable = False  # the old generation's vectors are this model's, made this way (reuse)
 
     def run(self) -> None:
         self.start()
@@ -213,8 +214,9 @@ class _Build:
         return added, removed
 
     def reuse(self, chunks: list[Chunk]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Chunk and sentence vectors the previous generation has for the same chunk ids,
-        when it was made by this model and is intact (else nothing: everything is embedded)."""
+        """Chunk and sentence vectors the previous generation has for the same chunk ids, or
+        for the same heading and text in another document (chunking.twins), when it was made by this
+        model and is intact (else nothing: everything is embedded)."""
         old, files = self.old, self.old_files
         if (
             not old
@@ -224,15 +226,17 @@ class _Build:
             or not complete(self.settings, old)
         ):
             return {}, {}
+        self.reusable = True
         try:
             c = self.stack.enter_context(store.opened(self.settings, store.local_store(self.settings, old)))
             rows = files.chunk_columns().sentence_rows()
             vectors = files.sentence_vectors()
-            wanted = [x.id for x in chunks if x.id in rows]
-            chunk_vectors = store.chunk_vectors(c.get_collection(old.collection), wanted)
+            source = {x.id: x.id for x in chunks if x.id in rows} | twins(chunks, rows)
+            found = store.chunk_vectors(c.get_collection(old.collection), sorted(set(source.values())))
         except Exception:  # a damaged old generation: embed everything again
             return {}, {}
-        sentences = {cid: vectors[a:b].astype(np.float32) for cid, (a, b) in rows.items() if cid in chunk_vectors}
+        chunk_vectors = {new: found[was] for new, was in source.items() if was in found}
+        sentences = {new: vectors[slice(*rows[was])].astype(np.float32) for new, was in source.items() if was in found}
         return chunk_vectors, sentences
 
     def embed(self, fresh: list[Chunk], chunk_vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -240,12 +244,23 @@ class _Build:
         made as Settings.vectors says (vectors.py)."""
         texts = [embedding_text(c) for c in fresh]
         sentences = [[self.by_id[c.doc_id].text[s.start : s.end] for s in c.sentences] for c in fresh]
-        made = make_vectors(self.embedder, self.settings.vectors, fresh, texts, sentences)
+        known = self.known_sentences({s for group in sentences for s in group}) if self.reusable else {}
+        made = make_vectors(self.embedder, self.settings.vectors, fresh, texts, sentences, known)
         out: dict[str, np.ndarray] = {}
         for c, (chunk_vector, sentence_vectors) in zip(fresh, made, strict=True):
             chunk_vectors[c.id] = chunk_vector
             out[c.id] = sentence_vectors
         return out
+
+    def known_sentences(self, wanted: set[str]) -> dict[str, np.ndarray]:
+        """Vectors the previous generation has for any of these sentence texts (a sentence an
+        edited section or a new version of a policy keeps); {} when it cannot be read."""
+        if not wanted or self.old_files is None or self.settings.vectors != "two-pass":
+            return {}
+        try:
+            return self.old_files.sentences_with_text(wanted)
+        except Exception:  # a damaged old generation: encode them again
+            return {}
 
     def dimension(self, chunk_vectors: dict[str, np.ndarray]) -> int:
         return int(next(iter(chunk_vectors.values())).shape[0]) if chunk_vectors else self.embedder.dim

@@ -10,12 +10,16 @@
   token is encoded once, and read in its chunk's context. A model whose pooling does not
   allow it (CLS pooling) falls back to two-pass.
 
+A text met more than once in one build (boilerplate repeated across pages) is encoded
+once; with "two-pass", a sentence the index already has (kept from one version of a policy
+to the next, or in an edited section) is not encoded again.
+
 `bench/vectors.py` measures the speed of each; the eval figures of each are in the README.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -28,9 +32,17 @@ Made = list[tuple[np.ndarray, np.ndarray]]  # per chunk: (its vector, its senten
 
 
 def make_vectors(
-    encoder: TextEncoder, how: str, chunks: Sequence[Chunk], texts: Sequence[str], sentences: Sequence[Sequence[str]]
+    encoder: TextEncoder,
+    how: str,
+    chunks: Sequence[Chunk],
+    texts: Sequence[str],
+    sentences: Sequence[Sequence[str]],
+    known: Mapping[str, np.ndarray] | None = None,
 ) -> Made:
-    """Vectors for `chunks`, whose embedded texts are `texts` and sentence texts `sentences`."""
+    """Vectors for `chunks`, whose embedded texts are `texts` and sentence texts `sentences`.
+    `known`: vectors of sentences as the index already has them (by text); "two-pass"
+    takes them instead of encoding the sentence again (in the other ways a sentence's
+    vector also depends on its chunk)."""
     if how == "late":
         late = getattr(encoder, "late_model", None)
         model = late() if late else None
@@ -38,15 +50,33 @@ def make_vectors(
             return _late(encoder, model, chunks, texts)
     if how == "pooled":
         return _pooled(encoder, chunks, texts, sentences)
-    return _two_pass(encoder, texts, sentences)
+    return _two_pass(encoder, texts, sentences, known or {})
 
 
-def _two_pass(encoder: TextEncoder, texts: Sequence[str], sentences: Sequence[Sequence[str]]) -> Made:
+def _encode_once(
+    encoder: TextEncoder, texts: list[str], desc: str, known: Mapping[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """One vector per text: from `known` when it has the text, else encoded (each distinct text once)."""
+    known = known or {}
+    row: dict[str, int] = {}
+    which = np.fromiter((row.setdefault(t, len(row)) for t in texts), np.int64, len(texts))
+    distinct = list(row)
+    if not known and len(distinct) == len(texts):
+        return np.asarray(encode_with_progress(encoder.encode, texts, desc))
+    missing = [t for t in distinct if t not in known]
+    encoded = dict(zip(missing, np.asarray(encode_with_progress(encoder.encode, missing, desc)), strict=True))
+    return np.stack([encoded[t] if t in encoded else np.asarray(known[t], np.float32) for t in distinct])[which]
+
+
+def _two_pass(
+    encoder: TextEncoder, texts: Sequence[str], sentences: Sequence[Sequence[str]], known: Mapping[str, np.ndarray]
+) -> Made:
     flat = [s for group in sentences for s in group]
     # One encode call for both keeps the batches full.
-    encoded = encode_with_progress(
-        encoder.encode, [*texts, *flat], f"Embedding {len(texts):,} chunks and their sentences"
-    )
+    desc = f"Embedding {len(texts):,} chunks and their sentences"
+    chunk_texts = set(texts)  # a chunk's own vector is always encoded (the index keeps sentences at half precision)
+    reused = {s: known[s] for s in flat if s in known and s not in chunk_texts}
+    encoded = _encode_once(encoder, [*texts, *flat], desc, reused)
     out: Made = []
     cursor = len(texts)
     for i, group in enumerate(sentences):
@@ -61,9 +91,7 @@ def _pooled(
     headed = [c.section if text != c.text else "" for c, text in zip(chunks, texts, strict=True)]
     headings = sorted({h for h in headed if h})
     flat = [s for group in sentences for s in group]
-    encoded = encode_with_progress(
-        encoder.encode, [*flat, *headings], f"Embedding the sentences of {len(texts):,} chunks"
-    )
+    encoded = _encode_once(encoder, [*flat, *headings], f"Embedding the sentences of {len(texts):,} chunks")
     heading_vectors = dict(zip(headings, encoded[len(flat) :], strict=True))
     out: Made = []
     cursor = 0

@@ -124,3 +124,76 @@ def test_chunks_stored_as_columns_read_back_as_written_and_old_records_still_rea
     old = [c.to_record() for c in chunks]  # the format before the columns
     assert ChunkColumns.from_json(old) == columns
     assert list(ChunkTable(ChunkColumns.from_json(old), {"d": doc})) == chunks
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("how", ["two-pass", "pooled"])
+def test_a_text_met_twice_in_one_build_is_encoded_once(tmp_path, how):
+    shutil.copytree(FIXTURE, tmp_path / "corpus")  # and a second document with the same text:
+    docs = tmp_path / "corpus" / "docs"
+    (docs / "quillnote-copy.md").write_text((docs / "quillnote-data-policy.md").read_text("utf-8"), "utf-8")
+    with (tmp_path / "corpus" / "sources.toml").open("a", encoding="utf-8") as manifest:
+        manifest.write('\n[[source]]\nid = "quillnote-copy"\ntitle = "Quillnote Data Policy (copy)"\n')
+        manifest.write(
+            'publisher = "Quillnote"\npath = "docs/quillnote-copy.md"\npublished = 2024-10-01\nkind = "policy"\n'
+        )
+    encoder = CountingEncoder()
+    settings = _build(tmp_path, how, encoder)
+    assert len(encoder.texts) == len(set(encoder.texts))  # each distinct text once
+    index = open_index(settings, encoder)
+    sentences = GenerationFiles(settings.index_dir / index.generation.name).sentence_vectors()
+    texts = [index.documents[c.doc_id].text[s.start : s.end] for c in index.chunks for s in c.sentences]
+    assert len(texts) > len(set(texts))  # the copy's sentences are in the index...
+    assert np.allclose(
+        sentences, encoder.encode(texts), atol=1e-3
+    )  # ...each with its own text's vector (stored as float16)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("how", ["two-pass", "late"])
+def test_a_new_version_of_a_policy_reuses_the_sections_it_keeps(tmp_path, how):
+    settings = _build(tmp_path, how, CountingEncoder())
+    docs = tmp_path / "corpus" / "docs"
+    kept = (docs / "quillnote-data-policy.md").read_text("utf-8")
+    added = "## Backups\n\nQuillnote keeps encrypted backups of deleted notes for 14 days."
+    (docs / "quillnote-v2.md").write_text(f"{kept.rstrip()}\n\n{added}\n", "utf-8")
+    with (tmp_path / "corpus" / "sources.toml").open("a", encoding="utf-8") as manifest:
+        manifest.write('\n[[source]]\nid = "quillnote-v2"\ntitle = "Quillnote Data Policy"\npublisher = "Quillnote"\n')
+        manifest.write('path = "docs/quillnote-v2.md"\npublished = 2025-06-01\nkind = "policy"\n')
+    encoder = CountingEncoder()
+    report = refresh(settings, embedder=encoder, fetch=False)
+    index = open_index(settings, encoder)
+    new = [c for c in index.chunks if c.doc_id == "quillnote-v2"]
+    old = {c.id.rpartition("#")[2]: c for c in index.chunks if c.doc_id == "quillnote-data-policy"}
+    twins = [c for c in new if c.id.rpartition("#")[2] in old]
+    assert twins and report.embedded_chunks == len(new) - len(twins)
+    # only the new section was encoded (its passage, its sentence, the words the corpus lacked)
+    assert encoder.texts and all(t.casefold() in added.casefold() for t in encoder.texts)
+    sentences = GenerationFiles(settings.index_dir / index.generation.name).sentence_vectors()
+    rows = index.chunks.columns.sentence_rows()
+    for c in twins:
+        was = old[c.id.rpartition("#")[2]]
+        assert np.array_equal(sentences[slice(*rows[c.id])], sentences[slice(*rows[was.id])])
+
+
+@pytest.mark.fast
+def test_an_edited_section_encodes_only_its_passage_and_the_changed_sentence(tmp_path):
+    settings = _build(tmp_path, "two-pass", CountingEncoder())
+    policy = tmp_path / "corpus" / "docs" / "quillnote-data-policy.md"
+    before = "Deletion is complete within 30 days."
+    after = "Deletion is complete within 45 days."
+    assert before in policy.read_text("utf-8")
+    policy.write_text(policy.read_text("utf-8").replace(before, after), "utf-8")
+    encoder = CountingEncoder()
+    report = refresh(settings, embedder=encoder, fetch=False)
+    assert report.embedded_chunks == 1
+    index = open_index(settings, encoder)
+    edited = next(c for c in index.chunks if after in c.text)
+    sentences = {index.documents[edited.doc_id].text[s.start : s.end] for s in edited.sentences}
+    assert len(sentences) > 1 and sentences & set(encoder.texts) == {after}
+    fresh = _build(tmp_path, "two-pass", CountingEncoder(), "fresh")  # the same corpus built from nothing
+    a, b = open_index(settings, encoder), open_index(fresh, encoder)
+    assert np.array_equal(
+        GenerationFiles(settings.index_dir / a.generation.name).sentence_vectors(),
+        GenerationFiles(fresh.index_dir / b.generation.name).sentence_vectors(),
+    )
