@@ -18,6 +18,7 @@ import numpy as np
 from .config import DEFAULT_BACKEND, PACKAGED_MODEL, Settings, check_backend
 from .late_chunking import Model as LateModel
 from .types import AssistantError
+from .windows import encode_whole
 
 
 class TextEncoder(Protocol):
@@ -120,21 +121,31 @@ class Embedder:
         return _torch_late_model(model)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+        """Unit-length float32 vectors, one row per text; a text longer than the model's
+        window is read whole (windows.encode_whole), never cut."""
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             if self.backend != "torch":
-                return np.asarray(model.encode(list(texts), self.batch_size), dtype=np.float32)
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+                return encode_whole(self._run, model.token_offsets, texts, model.window)
+            return encode_whole(self._run, self._torch_offsets, texts, int(model.max_seq_length))
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        """The model on texts that fit its window."""
+        model = self._load()
+        if self.backend != "torch":
+            return np.asarray(model.encode(texts, self.batch_size), dtype=np.float32)
+        vectors = model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32)
+
+    def _torch_offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        out = self._load().tokenizer(
+            texts, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+        )
+        return [[(int(a), int(b)) for a, b in m] for m in out["offset_mapping"]]
 
 
 def _torch_late_model(model: Any) -> LateModel | None:

@@ -141,6 +141,7 @@ class OnnxEncoder:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path / "model.onnx"), options, providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[-1])
+        self._whole: Any = None  # the tokenizer without the cut at the window (token_offsets)
 
     def late_model(self) -> LateModel | None:
         """The model as late_chunking needs it (None for CLS pooling: a sentence has no CLS token)."""
@@ -166,6 +167,21 @@ class OnnxEncoder:
 
         max_tokens = self.tokenizer.truncation["max_length"] if self.tokenizer.truncation else 256
         return LateModel(tokenize, run, framed[0], framed[1], int(max_tokens), self.dim)
+
+    @property
+    def window(self) -> int:
+        """The most tokens the model reads, start and end tokens included."""
+        return int(self.tokenizer.truncation["max_length"]) if self.tokenizer.truncation else 512
+
+    def token_offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """Each text's token offsets, without the start and end tokens and not cut at the window."""
+        if self._whole is None:
+            from tokenizers import Tokenizer
+
+            self._whole = Tokenizer.from_str(self.tokenizer.to_str())
+            self._whole.no_truncation()
+            self._whole.no_padding()
+        return [list(e.offsets) for e in self._whole.encode_batch(texts, add_special_tokens=False)]
 
     WINDOW = 4096  # texts tokenized at a time: a tokenizer Encoding costs kilobytes, so never all at once
 
