@@ -68,6 +68,16 @@ class ChunkColumns:
         """Index of each chunk's first sentence among all sentences (one more at the end)."""
         return [0, *np.cumsum(np.asarray(self.sentence_counts, dtype=np.int64)).tolist()]
 
+    def sentence_texts(self, documents: dict[str, Document]) -> Iterator[str]:
+        """Every sentence's text, in the order of the sentence matrix (chunk order)."""
+        bounds = self.sentence_bounds
+        row = 0
+        for doc_id, count in zip(self.doc_ids, self.sentence_counts, strict=True):
+            text = documents[doc_id].text
+            for k in range(row, row + count):
+                yield text[bounds[2 * k] : bounds[2 * k + 1]]
+            row += count
+
     def sentences_of(self, i: int, first: Sequence[int]) -> list[list[int]]:
         a, b = first[i], first[i + 1]
         bounds = self.sentence_bounds[2 * a : 2 * b]

@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,23 +135,6 @@ class GenerationFiles:
     def sentence_vectors(self) -> np.ndarray:
         """Memory-mapped: an answer reads only the rows of the chunks it retrieved."""
         return np.load(self.path / "sentences.npy", mmap_mode="r")
-
-    def sentences_with_text(self, wanted: Collection[str]) -> dict[str, np.ndarray]:
-        """The stored vector of each sentence whose text is one of `wanted` (the first when several are)."""
-        documents = self.documents()
-        columns = self.chunk_columns()
-        vectors = self.sentence_vectors()
-        bounds = columns.sentence_bounds
-        out: dict[str, np.ndarray] = {}
-        row = 0
-        for doc_id, count in zip(columns.doc_ids, columns.sentence_counts, strict=True):
-            text = documents[doc_id].text
-            for k in range(row, row + count):
-                sentence = text[bounds[2 * k] : bounds[2 * k + 1]]
-                if sentence in wanted and sentence not in out:
-                    out[sentence] = np.asarray(vectors[k])
-            row += count
-        return out
 
     def vocabulary(self) -> Vocabulary:
         meta = json.loads((self.path / "vocabulary.json").read_text("utf-8"))

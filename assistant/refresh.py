@@ -18,11 +18,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from . import store
+from .chunk_table import ChunkColumns
 from .chunking import chunk_document, embedding_text, twins
 from .config import Settings
 from .corpus_stat import corpus_stat, record_stat, unchanged_since_last
@@ -197,8 +199,7 @@ class _Build:
         if not self.old_files or not changed:
             return {}, {}
         try:
-            old_docs = self.old_files.documents()
-            old = self.old_files.chunk_columns()
+            old_docs, old = self.old_tables
         except (OSError, ValueError, KeyError):
             return {}, {}
         before: dict[str, dict[str, str]] = {d: {} for d in changed}
@@ -229,7 +230,7 @@ class _Build:
         self.reusable = True
         try:
             c = self.stack.enter_context(store.opened(self.settings, store.local_store(self.settings, old)))
-            rows = files.chunk_columns().sentence_rows()
+            rows = self.old_tables[1].sentence_rows()
             vectors = files.sentence_vectors()
             source = {x.id: x.id for x in chunks if x.id in rows} | twins(chunks, rows)
             found = store.chunk_vectors(c.get_collection(old.collection), sorted(set(source.values())))
@@ -257,10 +258,22 @@ class _Build:
         edited section or a new version of a policy keeps); {} when it cannot be read."""
         if not wanted or self.old_files is None or self.settings.vectors != "two-pass":
             return {}
+        out: dict[str, np.ndarray] = {}
         try:
-            return self.old_files.sentences_with_text(wanted)
+            vectors = self.old_files.sentence_vectors()
+            documents, columns = self.old_tables
+            for row, text in enumerate(columns.sentence_texts(documents)):
+                if text in wanted and text not in out:
+                    out[text] = np.asarray(vectors[row])
         except Exception:  # a damaged old generation: encode them again
             return {}
+        return out
+
+    @cached_property
+    def old_tables(self) -> tuple[dict[str, Document], ChunkColumns]:
+        """The previous generation's documents and chunk table, read once (raises when they cannot be)."""
+        assert self.old_files is not None
+        return self.old_files.documents(), self.old_files.chunk_columns()
 
     def dimension(self, chunk_vectors: dict[str, np.ndarray]) -> int:
         return int(next(iter(chunk_vectors.values())).shape[0]) if chunk_vectors else self.embedder.dim
