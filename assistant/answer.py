@@ -185,7 +185,7 @@ class ExtractiveAnswerer:
             return Answer(question, text, (), shown, True, asker, timings, confidence=confidence)
 
         notice = " ".join(n for n in (when, self._coverage_notice(asker, passages)) if n)
-        composed = compose(quotes(chosen), self.index.documents, notice)
+        composed = compose(quotes(chosen), self.index.documents, notice, filters.as_of)
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return Answer(

@@ -110,9 +110,47 @@ def superseded(quotes: list[tuple[Candidate, int]], documents: dict[str, Documen
     return out
 
 
-def compose(quotes: list[tuple[Candidate, int]], documents: dict[str, Document], notice: str = "") -> Composed:
+# Kinds of document that a later one of the same publisher and kind replaces: a policy's or
+# a help page's next version. (A later news story or statement is another document.)
+VERSIONED = ("policy", "help-page")
+
+
+def later_versions(quoted: set[str], documents: dict[str, Document], as_of: str | None) -> list[Document]:
+    """For each quoted policy or help page (`quoted`: document ids), the latest document of the
+    same publisher and kind that is dated later (by `as_of`, when given) and not quoted itself:
+    the answer may quote an older version."""
+    out: list[Document] = []
+    for doc in (documents[i] for i in sorted(quoted)):
+        if doc.kind not in VERSIONED or not doc.publisher or not doc.published:
+            continue
+        newer = [
+            d
+            for d in documents.values()
+            if (d.publisher, d.kind) == (doc.publisher, doc.kind)
+            and later(d.published, doc.published)
+            and (not as_of or dated_by(d.published, as_of))
+        ]
+        latest = max(newer, key=lambda d: d.published, default=None)
+        if latest is not None and latest.id not in quoted and latest not in out:
+            out.append(latest)
+    return out
+
+
+def later_note(newer: list[Document]) -> str:
+    """'Lumora Labs Ltd. has a later policy: “...” (10 June 2025).' for each."""
+    kinds = {"policy": "policy", "help-page": "help page"}
+    return " ".join(
+        f"{d.publisher} has a later {kinds.get(d.kind, d.kind)}: “{one_line(d.title)}” ({display(d.published)})."
+        for d in newer
+    )
+
+
+def compose(
+    quotes: list[tuple[Candidate, int]], documents: dict[str, Document], notice: str = "", as_of: str | None = None
+) -> Composed:
     """The answer's text and citations, numbered in reading order: current statements first,
-    then those under "Earlier:"."""
+    then those under "Earlier:"; then a note of any later version of a quoted policy or help
+    page (later_versions), whose statement the answer may not have found."""
     when = [stated(c, documents) for c, _ in quotes]
     attributed = len({c.chunk.doc_id for c, _ in quotes}) > 1 or len(set(when)) > 1
     old = superseded(quotes, documents)
@@ -131,4 +169,10 @@ def compose(quotes: list[tuple[Candidate, int]], documents: dict[str, Document],
             earlier.append(n)
         quote = f"{defuse_markers(one_line(citation.quote))} [{n}]"
         parts.append(f"{label(doc, when[i])}: {quote}" if attributed else quote)
-    return Composed(" ".join(parts), tuple(citations), tuple(earlier))
+    parts.append(later_note(later_versions(_current(quotes, old), documents, as_of)))
+    return Composed(" ".join(filter(None, parts)), tuple(citations), tuple(earlier))
+
+
+def _current(quotes: list[tuple[Candidate, int]], old: set[int]) -> set[str]:
+    """The documents of the quotes not shown under "Earlier:"."""
+    return {c.chunk.doc_id for i, (c, _) in enumerate(quotes) if i not in old}

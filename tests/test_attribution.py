@@ -159,3 +159,17 @@ def test_a_page_dated_only_by_its_fetch_says_so():
     assert label(fetched, "2025-06-01") == "Help centre, fetched 1 June 2025"
     assert label(replace(fetched, dated="page"), "2025-06-01") == "Help centre, 1 June 2025"
     assert label(replace(fetched, published=""), "") == "Help centre, undated"
+
+
+def test_an_answer_from_an_older_policy_says_that_a_later_version_exists():
+    policies = {k: replace(d, kind="policy") if k != "news" else d for k, d in docs().items()}
+    old = cand("v1", "Members cannot object to training.", [1, 0, 0])
+    composed = compose([old], policies)
+    assert composed.text.endswith("Lumora has a later policy: “Policy v2” (2 September 2024).")
+    assert [c.quote for c in composed.citations] == ["Members cannot object to training."]  # nothing else is cited
+    # not when the later version is quoted, not beyond an as-of date, not for news
+    assert "later" not in compose([old, cand("v2", "Training starts on 1 May 2024.", [0, 1, 0])], policies).text
+    assert "later" not in compose([old], policies, as_of="2024-06").text
+    assert "later" not in compose([old], docs()).text
+    critic = {**policies, "news2": Document("news2", "Later story", "x", publisher="TechLedger", published="2025-01-01")}
+    assert "later" not in compose([cand("news", "A critic says the form is hard to find.", [0, 0, 1])], critic).text
