@@ -169,7 +169,6 @@ class _Build:
         self.stack = stack
         self.name = old.successor() if old else "g000001"
         self.files = GenerationFiles(settings.index_dir / self.name)
-        self.reusable = False  # the old generation's vectors are this model's, made this way (reuse)
 
     def run(self) -> None:
         self.start()
@@ -219,15 +218,8 @@ class _Build:
         for the same heading and text in another document (chunking.twins), when it was made by this
         model and is intact (else nothing: everything is embedded)."""
         old, files = self.old, self.old_files
-        if (
-            not old
-            or not files
-            or old.embed_model != self.embedder.name
-            or old.vectors != self.settings.vectors
-            or not complete(self.settings, old)
-        ):
+        if not self.reusable or old is None or files is None:
             return {}, {}
-        self.reusable = True
         try:
             c = self.stack.enter_context(store.opened(self.settings, store.local_store(self.settings, old)))
             rows = self.old_tables[1].sentence_rows()
@@ -268,6 +260,18 @@ class _Build:
         except Exception:  # a damaged old generation: encode them again
             return {}
         return out
+
+    @cached_property
+    def reusable(self) -> bool:
+        """The previous generation's vectors were made by this model, this way, and it is intact."""
+        old = self.old
+        return bool(
+            old
+            and self.old_files
+            and old.embed_model == self.embedder.name
+            and old.vectors == self.settings.vectors
+            and complete(self.settings, old)
+        )
 
     @cached_property
     def old_tables(self) -> tuple[dict[str, Document], ChunkColumns]:

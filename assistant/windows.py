@@ -29,7 +29,7 @@ def pieces(text: str, offsets: Offsets, window: int) -> list[tuple[str, int]]:
     while first < len(offsets):
         last = min(first + size, len(offsets))
         if last < len(offsets):  # cut before the last word start of the piece's second half
-            starts_word = [k for k in range(first + size // 2, last + 1) if offsets[k][0] > offsets[k - 1][1]]
+            starts_word = [k for k in range(first + max(1, size // 2), last + 1) if offsets[k][0] > offsets[k - 1][1]]
             last = starts_word[-1] if starts_word else last
         out.append((text[offsets[first][0] : offsets[last - 1][1]], last - first))
         first = last
