@@ -73,8 +73,11 @@ def _pooling(model_path: Path) -> dict[str, Any]:
         )
     pool_dir = model_path / next(m["path"] for m in modules if m["type"].endswith("Pooling"))
     config = json.loads((pool_dir / "config.json").read_text("utf-8"))
-    mode = "cls" if config.get("pooling_mode_cls_token") else "mean"
-    if not (config.get("pooling_mode_mean_tokens") or config.get("pooling_mode_cls_token")):
+    # sentence-transformers 6 writes {"pooling_mode": "mean"}; earlier versions a flag per mode.
+    mode = config.get("pooling_mode") or (
+        "cls" if config.get("pooling_mode_cls_token") else "mean" if config.get("pooling_mode_mean_tokens") else ""
+    )
+    if mode not in ("mean", "cls"):
         raise AssistantError(f"the ONNX backend supports mean or CLS pooling; {model_path.name} uses another")
     max_len = 256
     with contextlib.suppress(OSError, ValueError, KeyError):

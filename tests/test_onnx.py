@@ -114,3 +114,31 @@ def test_onnx_vectors_do_not_depend_on_how_texts_are_batched(models):
     texts = [f"Sentence {i} says {'more and more ' * (i % 9)}about objecting." for i in range(40)] + TEXTS
     one_by_one = np.vstack([onnx.encode([t]) for t in texts])
     assert float(np.max(np.abs(onnx.encode(texts) - one_by_one))) < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("config", "mode"),
+    [
+        ({"pooling_mode": "mean"}, "mean"),  # sentence-transformers 6
+        ({"pooling_mode": "cls"}, "cls"),
+        ({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}, "mean"),  # earlier versions
+        ({"pooling_mode_cls_token": True}, "cls"),
+        ({"pooling_mode": "max"}, None),
+        ({"pooling_mode_max_tokens": True}, None),
+    ],
+)
+def test_pooling_is_read_from_either_format_of_the_model_folder(tmp_path, config, mode):
+    from assistant.onnx_backend import _pooling
+
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    (tmp_path / "modules.json").write_text(json.dumps(modules), "utf-8")
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(config), "utf-8")
+    if mode is None:
+        with pytest.raises(AssistantError, match="mean or CLS pooling"):
+            _pooling(tmp_path)
+    else:
+        assert _pooling(tmp_path) == {"mode": mode, "max_seq_length": 256}
