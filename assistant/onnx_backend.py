@@ -79,10 +79,16 @@ def _pooling(model_path: Path) -> dict[str, Any]:
     )
     if mode not in ("mean", "cls"):
         raise AssistantError(f"the ONNX backend supports mean or CLS pooling; {model_path.name} uses another")
-    max_len = 256
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        max_len = int(json.loads((model_path / "sentence_bert_config.json").read_text("utf-8"))["max_seq_length"])
-    return {"mode": mode, "max_seq_length": max_len}
+    return {"mode": mode, "max_seq_length": _window(model_path)}
+
+
+def _window(model_path: Path) -> int:
+    """The most tokens the model reads: sentence_bert_config.json's max_seq_length, else (a
+    folder sentence-transformers 6 saved) the tokenizer's model_max_length, else 256."""
+    for name, key in (("sentence_bert_config.json", "max_seq_length"), ("tokenizer_config.json", "model_max_length")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            return int(json.loads((model_path / name).read_text("utf-8"))[key])
+    return 256
 
 
 def _export(model_path: Path, out: Path, backend: str) -> None:

@@ -142,3 +142,13 @@ def test_pooling_is_read_from_either_format_of_the_model_folder(tmp_path, config
             _pooling(tmp_path)
     else:
         assert _pooling(tmp_path) == {"mode": mode, "max_seq_length": 256}
+
+
+def test_the_window_is_read_from_the_model_folder_of_either_format(tmp_path):
+    from assistant.onnx_backend import _window
+
+    assert _window(tmp_path) == 256
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 128}), "utf-8")
+    assert _window(tmp_path) == 128  # sentence-transformers 6 keeps it with the tokenizer
+    (tmp_path / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 200}), "utf-8")
+    assert _window(tmp_path) == 200  # earlier versions: it wins over the tokenizer's 512
