@@ -35,8 +35,17 @@ $(DEV_STAMP): $(STAMP)
 install-dev: $(DEV_STAMP)
 
 LLM_STAMP := $(VENV)/.installed-llm
+# llama.cpp is built for any x86-64 with AVX2, not for the building CPU (GGML_NATIVE=OFF): the
+# native build's AVX-512/AMX code crashed the server on a machine of this project's kind. The wheel
+# is built once per machine into LLAMA_WHEELS, bypassing pip's cache, which may hold a native build.
+LLAMA_CPP := llama-cpp-python==0.3.36
+LLAMA_WHEELS ?= $(HOME)/.cache/policy-assistant/wheels/llama-cpp-python-0.3.36-generic
 $(LLM_STAMP): $(DEV_STAMP)
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install --quiet -e ".[dev,llm-test]"
+	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(PY) -m pip wheel --quiet --no-cache-dir --no-deps "$(LLAMA_CPP)" -w $(LLAMA_WHEELS)
+	$(PY) -m pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(PY) -m pip install --quiet --find-links $(LLAMA_WHEELS) -e ".[dev,llm-test]"
 	touch $(LLM_STAMP)
 
 install-llm: $(LLM_STAMP)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -58,11 +59,33 @@ def start_llama(port: int) -> subprocess.Popen[bytes]:
             pytest.fail("the llama.cpp server exited while starting")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
+                break
         except OSError:
             time.sleep(0.3)
-    proc.kill()
-    pytest.fail("the llama.cpp server did not start in 120 s")
+    else:
+        proc.kill()
+        pytest.fail("the llama.cpp server did not start in 120 s")
+    _first_completion(proc, port)
+    return proc
+
+
+def _first_completion(proc: subprocess.Popen[bytes], port: int) -> None:
+    """One short completion, so that a server which starts but dies on its first token (a
+    llama.cpp built for another CPU) fails here, plainly, rather than as answers that fell back."""
+    body = json.dumps({"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/chat/completions", body, {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            json.load(response)
+    except (OSError, ValueError) as exc:
+        died = proc.poll() is not None
+        proc.kill()
+        pytest.fail(
+            f"the llama.cpp server {'died on' if died else 'failed'} its first completion ({exc}); "
+            "`make install-llm` builds it for any x86-64 (GGML_NATIVE=OFF)"
+        )
 
 
 @pytest.fixture(scope="module")
