@@ -12,20 +12,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from . import jurisdiction as jur
-from .attribution import compose, later, newer_statement, newest_first, stated, stated_by
+from .attribution import (
+    compose,
+    current_versions,
+    later,
+    latest_version,
+    newer_statement,
+    newest_first,
+    stated,
+    stated_by,
+)
 from .config import Settings, load_calibration
-from .coverage import Uncovered, uncovered_share, unknown_names
+from .coverage import Uncovered, coverage_notice, uncovered_share, unknown_names
 from .embedder import TextEncoder
 from .evidence import REDUNDANT, Candidate, group_by_passage, quotes, with_followers
 from .index import Index, open_index
 from .index import exists as index_exists
-from .question import clean_question, missing_answer_type, split_parts
+from .lexical import term_share
+from .question import clean_question, missing_answer_type, split_parts, unanswered_note
 from .retrieve import QueryEncoder, Retriever, make_retriever
 from .scoring import FEATURES, Decision, Found, candidate_features, decision, fitted
 from .spelling import correct
@@ -51,6 +61,9 @@ KEEP_RATIO = 0.9
 # evolving2 0.450 -> 0.500, current_first 0.533 -> 0.567 and 0.643 -> 0.786; the seed-corpus
 # fit sets unchanged; evolving2's median answer 28 -> 46 ms.
 LATER_PASSAGES = 8
+# Passages of the latest version of the best sentence's policy or help page searched with the
+# question and with that sentence (_with_later): where the publisher's current wording stands.
+VERSION_PASSAGES = 4
 
 ABSTAIN_TEXT = "The documents don't say."
 
@@ -122,6 +135,7 @@ class ExtractiveAnswerer:
         self._decide = decide
         self._threshold = settings.abstain_threshold if threshold is None else threshold
         self._later: dict[tuple[str, Filters], Filters] = {}  # _with_later's filters by date (the last 256)
+        self._overlap = partial(term_share, index.idf)  # how much of one sentence's terms another uses
 
     @property
     def decide(self) -> Decision:
@@ -184,7 +198,7 @@ class ExtractiveAnswerer:
             text = ABSTAIN_TEXT + (f" {reason}" if reason else "")
             return Answer(question, text, (), shown, True, asker, timings, confidence=confidence)
 
-        notice = " ".join(n for n in (when, self._coverage_notice(asker, passages)) if n)
+        notice = " ".join(n for n in (when, coverage_notice(self.index, asker, passages)) if n)
         composed = compose(quotes(chosen), self.index.documents, notice, filters.as_of)
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -336,7 +350,10 @@ class ExtractiveAnswerer:
         cands = self._with_later(part, cands, passages, filters, asker)
         best = cands[0]
         newer = newer_statement(best, cands, self.index.documents)
-        picks = [c for c in (best, newer) if c is not None and all(c.key != k.key for k in chosen)]
+        picks = current_versions(
+            [c for c in (best, newer) if c is not None], cands, self.index.documents, self._overlap
+        )
+        picks = [c for c in picks if all(c.key != k.key for k in chosen)]
         if not picks or (newer is None and any(float(best.vector @ c.vector) > REDUNDANT for c in chosen)):
             return []
         have = {c.key for c in chosen}
@@ -357,6 +374,7 @@ class ExtractiveAnswerer:
         newer = newer_statement(best, candidates, self.index.documents)
         if newer is not None and all(c.key != newer.key for c in chosen):
             chosen.append(newer)
+        chosen = current_versions(chosen, candidates, self.index.documents, self._overlap)
         return newest_first(group_by_passage(with_followers(chosen, candidates)), self.index.documents)
 
     def _with_later(
@@ -379,31 +397,13 @@ class ExtractiveAnswerer:
         have = {p.chunk.id for p in passages}
         text = docs[best.chunk.doc_id].text[best.start : best.end]
         found = self.retriever.retrieve(text, LATER_PASSAGES, within, asker=asker)
-        extra = [p for p in found if p.chunk.id not in have]
+        version = latest_version(docs[best.chunk.doc_id], within.sources, docs)  # () when there is none
+        for search in (query, text) if version else ():  # the publisher's current version: both searches
+            found += self.retriever.retrieve(search, VERSION_PASSAGES, replace(within, sources=version), asker=asker)
+        extra = list({p.chunk.id: p for p in found if p.chunk.id not in have}.values())
         if not extra:
             return candidates
         return self._stated(query, passages + extra, filters, asker)
-
-    def _coverage_notice(self, asker: str | None, passages: list[Passage]) -> str:
-        """Say so when the documents do not speak of the asker's jurisdiction."""
-        if not asker:
-            return ""
-        if any(asker in p.chunk.jurisdictions for p in passages) or asker in self.index.chunks.places():
-            return ""
-        place = jur.name(asker)
-        other = [p for p in passages if jur.OTHER in p.chunk.jurisdictions]
-        if other:
-            return f"The documents do not mention {place} specifically; this is what they say for other countries:"
-        named = sorted(j for j in self.index.chunks.places() if j != jur.OTHER)
-        covered = ", ".join(jur.name(j) for j in named) or "other places"
-        return f"The documents do not cover {place}; this is what they say for {covered}:"
-
-
-def unanswered_note(parts: list[str] | tuple[str, ...]) -> str:
-    """What an answer says of the parts of a question the documents do not answer."""
-    if not parts:
-        return ""
-    return "The documents don't say: " + "; ".join(f"“{p.strip().rstrip('?')}?”" for p in parts)
 
 
 def _unseen(candidates: list[Candidate], seen: tuple[str, ...]) -> list[Candidate]:

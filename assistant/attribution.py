@@ -10,10 +10,12 @@ set: see evals/README.md) and speaks of the same places.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from .dating import dated_by, display, statement_date
 from .evidence import REDUNDANT, Candidate
+from .retrieve import RRF_K
 from .text import defuse_markers, one_line
 from .types import Citation, Document
 
@@ -96,15 +98,19 @@ def newer_statement(
 
 
 def superseded(quotes: list[tuple[Candidate, int]], documents: dict[str, Document]) -> set[int]:
-    """Indexes of the quotes a later quote on the same subject and places supersedes."""
+    """Indexes of the quotes a later quote on the same subject supersedes: one about the same
+    places, or one from a later version of the same policy or help page (newer_version)."""
     out = set()
     for i, (a, _) in enumerate(quotes):
         date_a = stated(a, documents)
+        doc_a = documents[a.chunk.doc_id]
         for b, _ in quotes:
             if not later(stated(b, documents), date_a):
                 continue
             same_places = set(a.chunk.jurisdictions) == set(b.chunk.jurisdictions)
-            if same_places and float(a.vector @ b.vector) >= SUPERSEDES:
+            if (same_places or newer_version(documents[b.chunk.doc_id], doc_a)) and float(
+                a.vector @ b.vector
+            ) >= SUPERSEDES:
                 out.add(i)
                 break
     return out
@@ -113,6 +119,75 @@ def superseded(quotes: list[tuple[Candidate, int]], documents: dict[str, Documen
 # Kinds of document that a later one of the same publisher and kind replaces: a policy's or
 # a help page's next version. (A later news story or statement is another document.)
 VERSIONED = ("policy", "help-page")
+
+
+def newer_version(doc: Document, than: Document) -> bool:
+    """`doc` is a later version of `than`: a policy or help page of the same publisher and
+    kind, dated later."""
+    return (
+        doc.kind in VERSIONED
+        and bool(doc.publisher)
+        and (doc.publisher, doc.kind) == (than.publisher, than.kind)
+        and later(doc.published, than.published)
+    )
+
+
+def current_version(
+    best: Candidate,
+    candidates: list[Candidate],
+    documents: dict[str, Document],
+    overlap: Callable[[str, str], float],
+) -> Candidate | None:
+    """When `best` quotes a policy or help page that a later version among the candidates'
+    documents replaces, that version's sentence on the same point: of its sentences with a
+    cosine of at least SUPERSEDES to `best`, the nearest by reciprocal-rank fusion of that
+    cosine and `overlap` (the share of best's terms, IDF-weighted, that a sentence uses; a
+    paraphrase keeps the rare words, "data centres in Finland", where a cosine may prefer
+    another sentence on the same topic). None when there is none. `candidates`: already
+    limited to what an as-of date allows."""
+    old = documents[best.chunk.doc_id]
+    versions = {c.chunk.doc_id for c in candidates if newer_version(documents[c.chunk.doc_id], old)}
+    if not versions:
+        return None
+    latest = max(versions, key=lambda i: documents[i].published)
+    said = old.text[best.start : best.end]
+    pool = [c for c in candidates if c.chunk.doc_id == latest and float(c.vector @ best.vector) >= SUPERSEDES]
+    if not pool:
+        return None
+    cosines = [float(c.vector @ best.vector) for c in pool]
+    shares = [overlap(said, documents[latest].text[c.start : c.end]) for c in pool]
+    fused = [0.0] * len(pool)
+    for values in (cosines, shares):
+        for rank, i in enumerate(sorted(range(len(pool)), key=lambda j: -values[j])):
+            fused[i] += 1.0 / (RRF_K + rank + 1)
+    return pool[max(range(len(pool)), key=lambda i: (fused[i], shares[i]))]  # a tie goes to the rare words
+
+
+def current_versions(
+    chosen: list[Candidate],
+    candidates: list[Candidate],
+    documents: dict[str, Document],
+    overlap: Callable[[str, str], float],
+) -> list[Candidate]:
+    """`chosen`, each sentence of a policy or help page that a later version replaces given way
+    to that version's sentence on its point (current_version): what the publisher says now.
+    On the evolving fit sets, keeping the old one under "Earlier:" as well cost citation
+    precision (evolving 0.773 -> 0.750, evolving2 0.560 -> 0.547) and gained no answer."""
+    out = list(chosen)
+    for cand in chosen:
+        current = current_version(cand, candidates, documents, overlap)
+        if current is not None and all(c.key != current.key for c in out):
+            out[out.index(cand)] = current
+    return out
+
+
+def latest_version(doc: Document, ids: Iterable[str], documents: dict[str, Document]) -> tuple[str, ...]:
+    """Of the documents `ids`, the latest that is a later version of `doc` (newer_version), as
+    sources to search: () when there is none."""
+    if doc.kind not in VERSIONED:
+        return ()
+    newer = [documents[i] for i in ids if newer_version(documents[i], doc)]
+    return (max(newer, key=lambda d: d.published).id,) if newer else ()
 
 
 def later_versions(quoted: set[str], documents: dict[str, Document], as_of: str | None) -> list[Document]:

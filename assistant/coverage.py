@@ -15,6 +15,7 @@ from .question import COMMON_WORDS, without_type_words
 from .retrieve import QueryEncoder
 from .spelling import english
 from .text import CALENDAR_NAMES, STOPWORDS, capitalised_names, content_words
+from .types import Passage
 
 # A capitalised name the corpus does not use still counts as known when a corpus word is at
 # least this close to it in the embedding space (an abbreviation or spelling: "DMs").
@@ -179,3 +180,18 @@ def _abbreviates(short: str, name: str) -> bool:
 def _blanked(question: str, stripped: str, i: int) -> bool:
     """question[i] is part of a place strip_places blanked."""
     return not question[i].isspace() and stripped[i] == " "
+
+
+def coverage_notice(index: Index, asker: str | None, passages: list[Passage]) -> str:
+    """Say so when the documents do not speak of the asker's jurisdiction."""
+    if not asker:
+        return ""
+    if any(asker in p.chunk.jurisdictions for p in passages) or asker in index.chunks.places():
+        return ""
+    place = jur.name(asker)
+    other = [p for p in passages if jur.OTHER in p.chunk.jurisdictions]
+    if other:
+        return f"The documents do not mention {place} specifically; this is what they say for other countries:"
+    named = sorted(j for j in index.chunks.places() if j != jur.OTHER)
+    covered = ", ".join(jur.name(j) for j in named) or "other places"
+    return f"The documents do not cover {place}; this is what they say for {covered}:"

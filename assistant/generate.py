@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import jurisdiction as jur
-from .answer import Answerer, Event, ExtractiveAnswerer, unanswered_note
+from .answer import Answerer, Event, ExtractiveAnswerer
 from .config import Settings, load_calibration
 from .evidence import SHORT
 from .index import Index
 from .lexical import lexical_tokens
-from .question import COMMON_WORDS
+from .question import COMMON_WORDS, unanswered_note
 from .retrieve import QueryEncoder
 from .text import (
     CITATION_MARKER,

@@ -122,3 +122,10 @@ def split_parts(question: str) -> list[str]:
 def _asks(piece: str) -> bool:
     """A piece of a question asks something: it ends with "?" or has an asking word."""
     return piece.endswith("?") or re.search(rf"\b{_ASKING}", piece, re.I) is not None
+
+
+def unanswered_note(parts: list[str] | tuple[str, ...]) -> str:
+    """What an answer says of the parts of a question the documents do not answer."""
+    if not parts:
+        return ""
+    return "The documents don't say: " + "; ".join(f"“{p.strip().rstrip('?')}?”" for p in parts)

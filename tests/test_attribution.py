@@ -171,5 +171,75 @@ def test_an_answer_from_an_older_policy_says_that_a_later_version_exists():
     assert "later" not in compose([old, cand("v2", "Training starts on 1 May 2024.", [0, 1, 0])], policies).text
     assert "later" not in compose([old], policies, as_of="2024-06").text
     assert "later" not in compose([old], docs()).text
-    critic = {**policies, "news2": Document("news2", "Later story", "x", publisher="TechLedger", published="2025-01-01")}
+    critic = {
+        **policies,
+        "news2": Document("news2", "Later story", "x", publisher="TechLedger", published="2025-01-01"),
+    }
     assert "later" not in compose([cand("news", "A critic says the form is hard to find.", [0, 0, 1])], critic).text
+
+
+def _policies() -> dict[str, Document]:
+    return {k: replace(d, kind="policy") if k != "news" else d for k, d in docs().items()}
+
+
+def _overlap(said: str, text: str) -> float:
+    """A stand-in for the IDF-weighted term share: the share of `said`'s words `text` uses."""
+    words = set(said.lower().strip(".").split())
+    return len(words & set(text.lower().strip(".").split())) / len(words)
+
+
+def test_a_later_version_of_a_policy_is_a_newer_version_but_not_news_or_another_publisher():
+    from assistant.attribution import newer_version
+
+    d = _policies()
+    assert newer_version(d["v2"], d["v1"]) and not newer_version(d["v1"], d["v2"])
+    assert not newer_version(d["news"], d["v1"])  # another publisher and kind
+    assert not newer_version(docs()["v2"], docs()["v1"])  # news stories are not versions of each other
+    assert not newer_version(replace(d["v2"], publisher="Other"), d["v1"])
+
+
+def test_the_current_version_s_sentence_on_the_point_keeps_its_rare_words():
+    from assistant.attribution import current_version
+
+    best, _ = cand("v1", "Training starts on 1 May 2024.", [1, 0, 0])
+    same_point, _ = cand("v2", "Training starts on 1 May 2024.", [0.7, 0.7, 0])  # the paraphrase: cosine 0.71
+    topical, _ = cand("v2", "Members can object to training with a form.", [0.9, 0.44, 0])  # cosine 0.9
+    unrelated, _ = cand("v2", "Members can object to training with a form.", [0, 0, 1])
+    pool = [best, topical, same_point]
+    found = current_version(best, pool, _policies(), _overlap)
+    assert found is not None and found.key == same_point.key and found.vector is same_point.vector
+    assert current_version(best, [best, unrelated], _policies(), _overlap) is None  # nothing on the point
+    assert current_version(best, pool, docs(), _overlap) is None  # news: no versions
+    assert current_version(same_point, [same_point, best], _policies(), _overlap) is None  # an older one is no version
+
+
+def test_a_later_version_supersedes_its_statement_even_when_the_places_it_names_differ():
+    policies = _policies()
+    old = cand("v1", "Members cannot object to training.", [1, 0, 0], ("OTHER",))
+    new = cand("v2", "Members can object to training with a form.", [1, 0.2, 0], ("EU", "OTHER"))
+    assert compose([old, new], policies).earlier == (2,)
+    assert compose([old, new], docs()).earlier == ()  # news of two dates about other places: both stand
+
+
+def test_the_latest_version_is_found_among_the_documents_searched():
+    from assistant.attribution import latest_version
+
+    d = {
+        **_policies(),
+        "v3": Document("v3", "Policy v3", "x", publisher="Lumora", published="2025-06-10", kind="policy"),
+    }
+    assert latest_version(d["v1"], ["v2", "v3", "news"], d) == ("v3",)
+    assert latest_version(d["v1"], ["v2", "news"], d) == ("v2",)  # an as-of date left v3 out
+    assert latest_version(d["v3"], ["v1", "v2"], d) == ()  # nothing later
+    assert latest_version(d["news"], ["v2", "v3"], d) == ()  # a news story has no versions
+
+
+def test_the_term_share_weighs_rare_words():
+    from assistant.lexical import term_share
+
+    idf = {"finland": 3.0, "train": 0.5, "centr": 2.0, "data": 1.0}.get
+    share = term_share(
+        lambda t: idf(t) or 1.0, "Training runs in data centres in Finland.", "Muse is trained in Finland."
+    )
+    assert 0 < share < 1 and share > term_share(lambda t: idf(t) or 1.0, "Training in Finland.", "Training elsewhere.")
+    assert term_share(lambda t: 1.0, "", "anything") == 0.0
