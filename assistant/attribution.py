@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from . import jurisdiction as jur
 from .dating import dated_by, display, statement_date
 from .evidence import REDUNDANT, Candidate
 from .retrieve import RRF_K
@@ -76,6 +77,14 @@ def newest_first(chosen: list[Candidate], documents: dict[str, Document]) -> lis
     return [chosen[i] for i in order]
 
 
+def spoken_of(cand: Candidate, documents: dict[str, Document]) -> frozenset[str]:
+    """The places a statement speaks of: those its section heading names, else those the
+    sentence names, else its chunk's (a chunk that mentions several places in passing does not
+    make each of its sentences about all of them)."""
+    text = documents[cand.chunk.doc_id].text[cand.start : cand.end]
+    return frozenset(jur.detect(cand.chunk.section) or jur.detect(text) or cand.chunk.jurisdictions)
+
+
 def newer_statement(
     best: Candidate, candidates: list[Candidate], documents: dict[str, Document], ratio: float = NEWER_RATIO
 ) -> Candidate | None:
@@ -107,7 +116,7 @@ def superseded(quotes: list[tuple[Candidate, int]], documents: dict[str, Documen
         for b, _ in quotes:
             if not later(stated(b, documents), date_a):
                 continue
-            same_places = set(a.chunk.jurisdictions) == set(b.chunk.jurisdictions)
+            same_places = spoken_of(a, documents) == spoken_of(b, documents)
             if (same_places or newer_version(documents[b.chunk.doc_id], doc_a)) and float(
                 a.vector @ b.vector
             ) >= SUPERSEDES:

@@ -194,6 +194,7 @@ def open_index(settings: Settings, embedder: TextEncoder | None = None, generati
     if isinstance(embedder, Embedder):
         embedder.preload()  # while the tables and Chroma load: the first question needs it
     import bm25s
+
     files = GenerationFiles(settings.index_dir / generation.name)
     try:
         documents = files.documents()

@@ -243,3 +243,30 @@ def test_the_term_share_weighs_rare_words():
     )
     assert 0 < share < 1 and share > term_share(lambda t: idf(t) or 1.0, "Training in Finland.", "Training elsewhere.")
     assert term_share(lambda t: 1.0, "", "anything") == 0.0
+
+
+def test_a_statement_speaks_of_the_places_its_sentence_names_not_all_its_chunk_mentions():
+    texts = {
+        "old": "Drivers in the United Kingdom can opt in from 1 May.",
+        "new": "Halvard has pushed back the launch in the United Kingdom to 1 July. Canada and the US are unchanged.",
+    }
+    documents = {
+        "old": Document("old", "Story", texts["old"], publisher="Motorline", published="2025-04-09"),
+        "new": Document("new", "Update", texts["new"], publisher="Motorline", published="2025-04-22"),
+    }
+
+    def quote(doc: str, sentence: str, places: tuple[str, ...], vector: list[float]) -> tuple[Candidate, int]:
+        start = texts[doc].index(sentence)
+        chunk = Chunk(f"{doc}#0", doc, texts[doc], 0, len(texts[doc]), "", places)
+        v = np.array(vector, dtype=np.float32)
+        return Candidate(chunk, start, start + len(sentence), v / np.linalg.norm(v), 1.0, 1.0, 0), start + len(sentence)
+
+    old = quote("old", texts["old"], ("UK",), [1, 0, 0])
+    new = quote(
+        "new", "Halvard has pushed back the launch in the United Kingdom to 1 July.", ("UK", "CA", "US"), [1, 0.5, 0]
+    )
+    composed = compose([old, new], documents)
+    assert composed.earlier == (2,) and composed.citations[0].quote.startswith("Halvard has pushed back")
+    # a later sentence of the same chunk about other places supersedes nothing
+    silent = quote("new", "Canada and the US are unchanged.", ("CA", "US"), [1, 0.5, 0])
+    assert compose([old, silent], documents).earlier == ()
