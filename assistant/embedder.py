@@ -68,6 +68,7 @@ class Embedder:
         self._model: Any = None
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # one load, whichever thread asks first
+        self._preloading: threading.Thread | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Embedder:
@@ -89,7 +90,14 @@ class Embedder:
             with contextlib.suppress(Exception):
                 self._load()
 
-        threading.Thread(target=load, name="load-embedding-model", daemon=True).start()
+        self._preloading = threading.Thread(target=load, name="load-embedding-model", daemon=True)
+        self._preloading.start()
+
+    def settle(self) -> None:
+        """Wait for a background load (preload) to finish: a process must not exit while ONNX
+        Runtime is still building its session, which aborts it."""
+        if self._preloading is not None:
+            self._preloading.join()
 
     def _load(self) -> Any:
         if self._model is not None:

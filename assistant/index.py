@@ -209,9 +209,17 @@ def open_index(settings: Settings, embedder: TextEncoder | None = None, generati
             store.close(client)
             raise
     except AssistantError:
+        _settle(embedder)
         raise
     except Exception as exc:
+        _settle(embedder)
         raise AssistantError(
             f"the index under {settings.index_dir} is damaged ({type(exc).__name__}); run 'assistant refresh'"
         ) from None
     return Index(generation, documents, chunks, vectors, bm25, collection, embedder, vocabulary, client)
+
+
+def _settle(embedder: TextEncoder) -> None:
+    """Before an error leaves open_index: the model loading in the background finishes first."""
+    if isinstance(embedder, Embedder):
+        embedder.settle()
