@@ -151,8 +151,8 @@ def current_version(
     documents replaces, that version's sentence on the same point: of its sentences with a
     cosine of at least SUPERSEDES to `best`, the nearest by reciprocal-rank fusion of that
     cosine and `overlap` (the share of best's terms, IDF-weighted, that a sentence uses; a
-    paraphrase keeps the rare words, "data centres in Finland", where a cosine may prefer
-    another sentence on the same topic). None when there is none. `candidates`: already
+    paraphrase keeps the rare words, a place or a figure, where a cosine may prefer another
+    sentence on the same topic). None when there is none. `candidates`: already
     limited to what an as-of date allows."""
     old = documents[best.chunk.doc_id]
     versions = {c.chunk.doc_id for c in candidates if newer_version(documents[c.chunk.doc_id], old)}
@@ -207,13 +207,7 @@ def later_versions(quoted: set[str], documents: dict[str, Document], as_of: str 
     for doc in (documents[i] for i in sorted(quoted)):
         if doc.kind not in VERSIONED or not doc.publisher or not doc.published:
             continue
-        newer = [
-            d
-            for d in documents.values()
-            if (d.publisher, d.kind) == (doc.publisher, doc.kind)
-            and later(d.published, doc.published)
-            and (not as_of or dated_by(d.published, as_of))
-        ]
+        newer = [d for d in documents.values() if newer_version(d, doc) and (not as_of or dated_by(d.published, as_of))]
         latest = max(newer, key=lambda d: d.published, default=None)
         if latest is not None and latest.id not in quoted and latest not in out:
             out.append(latest)
