@@ -191,6 +191,9 @@ class ExtractiveAnswerer:
         if reason is None:
             candidates = self._with_later(query, candidates, passages, filters, asker)
         chosen = self._select(_unseen(candidates, filters.seen)) if reason is None else []
+        if chosen and len(split_parts(fixed)) < 2:
+            reason = self._missing_type(fixed, chosen)
+            chosen = chosen if reason is None else []
         chosen, unanswered = self._with_parts(fixed, chosen, filters, asker)
         if not chosen:
             timings["answer_ms"] = (time.perf_counter() - t1) * 1000
@@ -302,7 +305,8 @@ class ExtractiveAnswerer:
         return self._missing_type(question, candidates)
 
     def _missing_type(self, question: str, candidates: list[Candidate]) -> str | None:
-        """Why the best candidates cannot answer a when / how-many question, or None."""
+        """Why the best candidates (or the sentences to be quoted) cannot answer a when /
+        how-many question, or None."""
         evidence = " ".join(self.index.documents[c.chunk.doc_id].text[c.start : c.end] for c in candidates[:8])
         return missing_answer_type(question, evidence)
 
@@ -353,6 +357,8 @@ class ExtractiveAnswerer:
         picks = current_versions(
             [c for c in (best, newer) if c is not None], cands, self.index.documents, self._overlap
         )
+        if self._missing_type(part, picks) is not None:  # what it would quote holds no date or figure asked for
+            return None
         picks = [c for c in picks if all(c.key != k.key for k in chosen)]
         if not picks or (newer is None and any(float(best.vector @ c.vector) > REDUNDANT for c in chosen)):
             return []

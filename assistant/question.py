@@ -8,7 +8,7 @@ from .dating import DATES
 from .text import CONTROL_CHARS, content_words
 from .types import AssistantError
 
-_COUNT_Q = re.compile(r"\b(how (many|much)|what (percentage|share|number|amount|proportion))\b", re.I)
+_COUNT_Q = re.compile(r"\b(how (many|much|big|large|high)|what (percentage|share|number|amount|proportion))\b", re.I)
 _DURATION_Q = re.compile(r"\bhow (long|quickly|soon|fast)\b", re.I)
 _DURATION = re.compile(r"\d|\b(minutes?|hours?|days?|weeks?|months?|years?|immediately|instantly)\b", re.I)
 _WHEN_Q = re.compile(r"^\s*(when|since when|what date|what day|by when)\b|\bwhat date\b", re.I)

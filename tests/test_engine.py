@@ -18,6 +18,7 @@ from assistant.answer import ExtractiveAnswerer, open_answerer
 from assistant.config import RETRIEVERS, Settings
 from assistant.generation import Generation
 from assistant.index import open_index
+from assistant.question import answer_type
 from assistant.refresh import refresh
 from assistant.retrieve import Retriever, make_retriever
 from assistant.types import AssistantError, Filters
@@ -272,3 +273,35 @@ def test_a_later_document_s_statement_on_the_best_sentence_s_point_is_found_and_
     as_of = Filters(as_of="2024-12")
     before = answerer.candidates(question, old, None)
     assert all(c.chunk.doc_id == "wire-2024" for c in answerer._with_later(question, before, old, as_of, None))
+
+
+# A question that asks for a figure or a date is answered only by quotes that hold one.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many UK customers have given consent to marketing profiles?",
+        "How many customers has the Harbor Data Commission fined?",
+        "How long are support chats kept?",
+        "When must apps ask UK customers for consent?",
+        "How big is the fine the Commission can give an app?",
+    ],
+)
+def test_a_typed_question_is_answered_by_quotes_of_its_type(answerer, question):
+    answer = answerer.answer(question)
+    wanted = answer_type(question)
+    assert wanted is not None
+    if answer.abstained:
+        assert "no figure" in answer.text or "no date" in answer.text or answer.text == "The documents don't say."
+    else:
+        assert any(wanted.search(c.quote) for c in answer.citations), answer.text
+
+
+def test_a_figure_elsewhere_in_the_passages_does_not_answer_a_how_many_question(answerer):
+    answer = answerer.answer("How many UK customers have given consent to marketing profiles?")
+    assert answer.abstained and "no figure" in answer.text
+
+
+def test_a_part_whose_quotes_hold_no_figure_is_said_to_be_unanswered(answerer):
+    answer = answerer.answer("How long are support chats kept, and how many UK customers have given consent?")
+    assert not answer.abstained and any("90 days" in c.quote for c in answer.citations)
+    assert answer.unanswered == ("how many UK customers have given consent?",)
