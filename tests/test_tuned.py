@@ -75,7 +75,7 @@ def test_the_real_model_with_changed_biases_is_assembled_and_encodes(tmp_path, m
             f,
             **{
                 "encoder.layer.5.output.dense.bias": np.random.default_rng(0)
-                .normal(scale=0.2, size=384)
+                .normal(scale=0.05, size=384)
                 .astype(np.float32)
             },
         )
