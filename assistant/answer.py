@@ -21,11 +21,8 @@ from . import jurisdiction as jur
 from .attribution import (
     compose,
     current_versions,
-    later,
-    latest_version,
     newer_statement,
     newest_first,
-    stated,
     stated_by,
 )
 from .config import Settings, load_calibration
@@ -34,6 +31,7 @@ from .embedder import TextEncoder
 from .evidence import REDUNDANT, Candidate, group_by_passage, quotes, with_followers
 from .index import Index, open_index
 from .index import exists as index_exists
+from .later import LaterDocuments
 from .lexical import term_share
 from .question import clean_question, missing_answer_type, split_parts, unanswered_note
 from .retrieve import QueryEncoder, Retriever, make_retriever
@@ -55,15 +53,6 @@ CANDIDATE_PASSAGES = 8
 # dev2 0.613 -> 0.625, evolving 0.514 -> 0.541, evolving2 0.175 -> 0.175; PolicyQA fit first
 # citation 0.332 -> 0.339, any citation 0.401 -> 0.377. 0.7 and 0.95 were no better.
 KEEP_RATIO = 0.9
-# Passages of later documents searched with the best sentence itself (_with_later), where the
-# question's own search may miss the newer statement. Chosen on the evolving fit sets over 0, 2,
-# 4 and 8: at 8 (as many as a question's own search) answer_correct evolving 0.568 -> 0.595,
-# evolving2 0.450 -> 0.500, current_first 0.533 -> 0.567 and 0.643 -> 0.786; the seed-corpus
-# fit sets unchanged; evolving2's median answer 28 -> 46 ms.
-LATER_PASSAGES = 8
-# Passages of the latest version of the best sentence's policy or help page searched with the
-# question and with that sentence (_with_later): where the publisher's current wording stands.
-VERSION_PASSAGES = 4
 
 ABSTAIN_TEXT = "The documents don't say."
 
@@ -134,7 +123,7 @@ class ExtractiveAnswerer:
         self.scorer: Callable[[np.ndarray], np.ndarray] = scorer or fitted()
         self._decide = decide
         self._threshold = settings.abstain_threshold if threshold is None else threshold
-        self._later: dict[tuple[str, Filters], Filters] = {}  # _with_later's filters by date (the last 256)
+        self._later = LaterDocuments(index.documents)
         self._overlap = partial(term_share, index.idf)  # how much of one sentence's terms another uses
 
     @property
@@ -391,22 +380,9 @@ class ExtractiveAnswerer:
         the question's own words do not find (a pause lifted, a fine imposed) stands."""
         if not candidates:
             return candidates
-        docs = self.index.documents
-        best = candidates[0]
-        key = (stated(best, docs), filters)
-        if key not in self._later:  # the same few dates recur: thousands of documents are compared once
-            newer = tuple(d.id for d in docs.values() if filters.allows_document(d) and later(d.published, key[0]))
-            self._later = {**dict(list(self._later.items())[-255:]), key: replace(filters, sources=newer)}
-        within = self._later[key]
-        if not within.sources:
-            return candidates
-        have = {p.chunk.id for p in passages}
-        text = docs[best.chunk.doc_id].text[best.start : best.end]
-        found = self.retriever.retrieve(text, LATER_PASSAGES, within, asker=asker)
-        version = latest_version(docs[best.chunk.doc_id], within.sources, docs)  # () when there is none
-        for search in (query, text) if version else ():  # the publisher's current version: both searches
-            found += self.retriever.retrieve(search, VERSION_PASSAGES, replace(within, sources=version), asker=asker)
-        extra = list({p.chunk.id: p for p in found if p.chunk.id not in have}.values())
+        extra = self._later.passages(
+            self.retriever, query, candidates[0], {p.chunk.id for p in passages}, filters, asker
+        )
         if not extra:
             return candidates
         return self._stated(query, passages + extra, filters, asker)
