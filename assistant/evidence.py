@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .types import Chunk
+from .types import Chunk, quote_key
 
 MAX_SENTENCES = 4  # in an answer, counting the sentence that completes a very short one
 SHORT = 40  # a sentence this short ("At the moment, no.") is followed by the next one for substance
@@ -80,3 +80,9 @@ def group_by_passage(chosen: list[Candidate]) -> list[Candidate]:
         if c.chunk.id not in order:
             order.append(c.chunk.id)
     return [c for cid in order for c in sorted((x for x in chosen if x.chunk.id == cid), key=lambda x: x.start)]
+
+
+def unseen(candidates: list[Candidate], seen: tuple[str, ...]) -> list[Candidate]:
+    """The candidates a conversation has not quoted yet, unless it has quoted them all."""
+    fresh = [c for c in candidates if quote_key(c.chunk.id, c.start) not in seen]
+    return fresh or candidates

@@ -22,7 +22,7 @@ from tests.fakes import HashingEncoder
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "policies"
 DOC = "docs/quillnote-data-policy.md"
-QUESTION = "How long until my Quillnote account deletion is complete?"
+QUESTION = "What happens when I delete my Quillnote account?"
 
 
 def questions(path: Path, *texts: str) -> Path:
