@@ -69,9 +69,12 @@ def assemble(base: Path, name: str, cache_dir: Path, path: Path | None = None) -
                     raise AssistantError(f"{path.name} does not fit the packaged model ({key}); reinstall the package")
                 weights[key] = (weights[key] + deltas[key]).astype(weights[key].dtype)
         save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        shutil.rmtree(out, ignore_errors=True)
         out.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(tmp, out)
+        try:
+            os.rename(tmp, out)
+        except OSError:  # another process put its folder there first: the same weights
+            if not (out / "model.safetensors").exists():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

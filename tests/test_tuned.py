@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
@@ -90,3 +94,20 @@ def test_the_real_model_with_changed_biases_is_assembled_and_encodes(tmp_path, m
     cosines = (mine * base).sum(axis=1)
     assert (cosines > 0.9).all() and (cosines < 0.99999).all()
     tuned.tuned_name.cache_clear()
+
+
+@pytest.mark.fast
+def test_a_folder_another_process_made_meanwhile_is_kept(tmp_path, monkeypatch):
+    base, path = base_folder(tmp_path), deltas(tmp_path, [0.5, 0.0, 0.0])
+    name = tuned.tuned_name(path)
+    rename = os.rename
+
+    def theirs_first(src, dst):  # another process renames its finished folder into place first
+        shutil.copytree(src, dst)
+        (Path(dst) / "theirs").write_text("", "utf-8")
+        rename(src, dst)
+
+    monkeypatch.setattr(tuned.os, "rename", theirs_first)
+    out = tuned.assemble(base, name, tmp_path / "cache", path)
+    assert (out / "theirs").exists() and (out / "model.safetensors").exists()
+    assert not list(out.parent.glob("*.tmp-*"))
