@@ -303,7 +303,8 @@ class ExtractiveAnswerer:
         or a figure: `chosen` when they hold one; else the selection from the candidates that
         hold one, when the likeliest of them scores at least TYPED_RATIO of the best; else none,
         and why (the evidence holds no figure for a how-many question)."""
-        if not chosen or len(split_parts(question)) > 1 or self._missing_type(question, chosen) is None:
+        missing = self._missing_type(question, chosen) if chosen and len(split_parts(question)) == 1 else None
+        if missing is None:
             return chosen, reason
         docs = self.index.documents
         typed = [
@@ -311,7 +312,7 @@ class ExtractiveAnswerer:
         ]
         if typed and typed[0].rank_score >= TYPED_RATIO * candidates[0].rank_score:
             return self._select(typed), None
-        return [], self._missing_type(question, chosen)
+        return [], missing
 
     def _missing_type(self, question: str, candidates: list[Candidate]) -> str | None:
         """Why the best candidates (or the sentences to be quoted) cannot answer a when /

