@@ -40,10 +40,14 @@ class Uncovered(NamedTuple):
     other: float
 
 
-def question_terms(index: Index, encode: QueryEncoder, question: str) -> list[Term]:
+def question_terms(
+    index: Index, encode: QueryEncoder, question: str, near: tuple[float, float] | None = None
+) -> list[Term]:
     """The question's content words (places left out: they are handled as jurisdictions),
     each with its IDF weight and, when the corpus does not use it, the cosine of the
-    nearest corpus word and the word's importance to the question."""
+    nearest corpus word and the word's importance to the question. Given `near`
+    (share_uncovered's), the importances are left at 1 when no word would count as uncovered:
+    the share is then 0 whatever they are, and they cost an encoding of every variant."""
     # The words naming the answer's type ("what date") are left out (without_type_words), and
     # so is a word that stems to a stopword, such as "outs" of "opt-outs".
     terms = [w for w in content_words(jur.strip_places(without_type_words(question), index.uses)) if _tokens(w)]
@@ -59,9 +63,14 @@ def question_terms(index: Index, encode: QueryEncoder, question: str) -> list[Te
         else:
             nearest = float(np.max(vocab @ vectors[w])) if w in vectors else 0.0
             out.append(Term(weight, nearest, w.casefold() in words))
-    if any(t.nearest is not None for t in out):  # only then do the weights matter (share_uncovered)
+    if _weights_matter(out, near):
         out = [t._replace(importance=v) for t, v in zip(out, importance(index, encode, question, terms), strict=True)]
     return out
+
+
+def _weights_matter(terms: list[Term], near: tuple[float, float] | None) -> bool:
+    """Whether share_uncovered depends on the importances: some word is not fully covered."""
+    return any(t.nearest is not None and (near is None or t.nearest < near[1]) for t in terms)
 
 
 def _tokens(word: str) -> list[str]:
@@ -119,7 +128,7 @@ def share_uncovered(terms: list[Term], near: tuple[float, float]) -> Uncovered:
 def uncovered_share(index: Index, encode: QueryEncoder, question: str, near: tuple[float, float]) -> Uncovered:
     """How much of the question the corpus has no words for (share_uncovered): a word
     counts as covered when the corpus uses it or a word close to it ("pictures" ~ "photos")."""
-    return share_uncovered(question_terms(index, encode, question), near)
+    return share_uncovered(question_terms(index, encode, question, near), near)
 
 
 def unknown_names(index: Index, encode: QueryEncoder, question: str) -> list[str]:

@@ -11,11 +11,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from . import store
+from .bm25 import Bm25Index
 from .chunk_table import ChunkTable
 from .config import Settings
 from .embedder import Embedder, TextEncoder
@@ -23,9 +24,6 @@ from .generation import STATE, Generation, GenerationFiles, Vocabulary
 from .jurisdiction import applies
 from .lexical import lexical_tokens
 from .types import AssistantError, Chunk, Document, Filters
-
-if TYPE_CHECKING:
-    import bm25s
 
 
 def live_generation(settings: Settings) -> Generation | None:
@@ -71,7 +69,7 @@ class Index:
     documents: dict[str, Document]
     chunks: ChunkTable  # made into Chunks as they are used
     sentence_vectors: np.ndarray  # row i = the i-th sentence in chunk order (memory-mapped)
-    bm25: bm25s.BM25
+    bm25: Bm25Index
     collection: Any  # the Chroma collection of chunk vectors
     embedder: TextEncoder
     vocabulary: Vocabulary
@@ -168,8 +166,8 @@ class Index:
         if not tokens or n <= 0:
             return []
         mask = self._lexical_mask(filters) if filters and not filters.empty else None
-        ids, scores = self.bm25.retrieve([tokens], k=n, show_progress=False, weight_mask=mask, n_threads=0)
-        return [(self.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+        ids, scores = self.bm25.retrieve(tokens, n, weight_mask=mask)
+        return [(self.chunks[int(i)], float(s)) for i, s in zip(ids, scores, strict=True) if s > 0]
 
     def sentences_of(self, chunk: Chunk) -> np.ndarray:
         a, b = self.chunks.sentence_span(self.position[chunk.id])
@@ -193,14 +191,12 @@ def open_index(settings: Settings, embedder: TextEncoder | None = None, generati
         )
     if isinstance(embedder, Embedder):
         embedder.preload()  # while the tables and Chroma load: the first question needs it
-    import bm25s
-
     files = GenerationFiles(settings.index_dir / generation.name)
     try:
         documents = files.documents()
         chunks = files.chunks(documents)
         vectors = files.sentence_vectors()
-        bm25 = bm25s.BM25.load(str(files.bm25_dir))
+        bm25 = Bm25Index(files.bm25_dir)
         vocabulary = files.vocabulary()
         client = store.client(settings, store.local_store(settings, generation))
         try:

@@ -1,0 +1,53 @@
+"""The question-time BM25 reader gives bm25s's own rankings and scores from the saved index."""
+
+from __future__ import annotations
+
+import random
+
+import bm25s
+import numpy as np
+import pytest
+
+from assistant.bm25 import Bm25Index
+from assistant.types import AssistantError
+
+WORDS = "object opt out train model public post photo delete account regulator pause data share".split()
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    rng = random.Random(5)
+    corpus = [[rng.choice(WORDS) for _ in range(rng.randint(1, 12))] for _ in range(300)]
+    folder = tmp_path_factory.mktemp("bm25")
+    built = bm25s.BM25()
+    built.index(corpus, show_progress=False)
+    built.save(str(folder))
+    return folder, bm25s.BM25.load(str(folder))
+
+
+def test_rankings_and_scores_equal_bm25s(saved):
+    folder, reference = saved
+    ours = Bm25Index(folder)
+    rng = random.Random(9)
+    for i in range(60):
+        tokens = [rng.choice(WORDS) for _ in range(rng.randint(1, 6))]  # repeats count twice
+        mask = (np.random.default_rng(i).random(ours.num_docs) > 0.4).astype(np.float32) if i % 2 else None
+        k = rng.choice([1, 8, 40])
+        want_ids, want_scores = reference.retrieve([tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0)
+        ids, scores = ours.retrieve(tokens, k, weight_mask=mask)
+        assert ids.tolist() == want_ids[0].tolist()
+        assert np.array_equal(scores, want_scores[0])
+
+
+def test_unknown_tokens_score_nothing(saved):
+    ours = Bm25Index(saved[0])
+    assert not ours.scores(["tiktok", "zzz"]).any()
+    ids, scores = ours.retrieve(["tiktok", "photo"], 5)
+    assert len(ids) == 5 and scores[0] > 0
+
+
+def test_a_damaged_index_is_one_clear_error(saved, tmp_path):
+    (tmp_path / "params.index.json").write_text((saved[0] / "params.index.json").read_text())
+    (tmp_path / "vocab.index.json").write_text("{not json")
+    with pytest.raises(AssistantError, match="BM25 index .* unreadable"):
+        Bm25Index(tmp_path)
