@@ -46,17 +46,18 @@ class Bm25Index:
             np.add.at(out, self.indices[start:end], self.data[start:end])
         return out
 
-    def retrieve(
-        self, tokens: list[str], k: int, weight_mask: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The `k` best chunks' rows and scores, best first (`weight_mask` multiplies each
-        chunk's score: 0 leaves it out)."""
+    def retrieve(self, tokens: list[str], k: int, weight_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` best chunks with a positive score: rows and scores, best first, a tie in
+        row order (`weight_mask` multiplies each chunk's score: 0 leaves it out). Only the
+        chunks that use a query token are ranked, not the whole corpus."""
         scores = self.scores(tokens)
         if weight_mask is not None:
             scores *= weight_mask
-        k = min(k, self.num_docs)
-        if k <= 0:
+        rows = np.flatnonzero(scores > 0)
+        if k <= 0 or not len(rows):
             return np.zeros(0, np.int64), np.zeros(0, self.dtype)
-        top = np.argpartition(scores, -k)[-k:]
-        order = np.flip(np.argsort(scores[top]))
-        return top[order], scores[top[order]]
+        if len(rows) > k:  # the k best, and any row tied with the k-th (kept in row order below)
+            kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
+            rows = rows[scores[rows] >= kth]
+        order = np.lexsort((rows, -scores[rows]))[:k]
+        return rows[order], scores[rows[order]]
