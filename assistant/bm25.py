@@ -46,7 +46,9 @@ class Bm25Index:
             np.add.at(out, self.indices[start:end], self.data[start:end])
         return out
 
-    def retrieve(self, tokens: list[str], k: int, weight_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def retrieve(
+        self, tokens: list[str], k: int, weight_mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best chunks with a positive score: rows and scores, best first, a tie in
         row order (`weight_mask` multiplies each chunk's score: 0 leaves it out). Only the
         chunks that use a query token are ranked, not the whole corpus."""
