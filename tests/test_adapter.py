@@ -111,6 +111,18 @@ def test_slang_is_told_from_dictionary_words(answerer):
     assert all(t.nearest is not None for t in terms)  # the seed articles use none of the three
 
 
+def test_importances_are_skipped_only_when_no_word_counts_as_uncovered(answerer):
+    q = "do ppl get paid for pics"
+    terms = question_terms(answerer.index, answerer.encode, q)
+    nearest = min(t.nearest for t in terms if t.nearest is not None)
+    covered = (0.0, nearest)  # every word the corpus lacks has a corpus word at least this near
+    skipped = question_terms(answerer.index, answerer.encode, q, covered)
+    assert all(t.importance == 1.0 for t in skipped)
+    assert share_uncovered(skipped, covered) == share_uncovered(terms, covered) == (0.0, 0.0)
+    partly = (0.0, nearest + 1e-3)  # now one word is not fully covered: the importances count
+    assert question_terms(answerer.index, answerer.encode, q, partly) == terms
+
+
 def test_the_decision_carries_its_fitted_coverage_cosines(tmp_path: Path):
     low, high = decision().near
     assert 0 <= low < high <= 1
