@@ -17,6 +17,7 @@ from .types import AssistantError
 # Scoring variants whose saved matrix is the whole score. BM25L and BM25+ add a score for
 # every token a chunk lacks, kept in a further array; refresh never builds them.
 WHOLE_SCORE_METHODS = ("robertson", "lucene", "atire")
+REBUILD = "run 'assistant refresh'"  # it sees the damage (index.complete) and rebuilds
 
 
 class Bm25Index:
@@ -29,19 +30,29 @@ class Bm25Index:
             self.data = np.load(folder / "data.csc.index.npy", mmap_mode="r")
             self.indices = np.load(folder / "indices.csc.index.npy", mmap_mode="r")
             self.indptr = np.load(folder / "indptr.csc.index.npy", mmap_mode="r")
-        except (OSError, ValueError) as exc:
-            raise AssistantError(f"the BM25 index in {folder} is unreadable ({exc}); run 'assistant refresh'") from None
+        except OSError as exc:
+            raise AssistantError(
+                f"the BM25 index in {folder} is unreadable ({exc.strerror or exc}); {REBUILD}"
+            ) from None
+        except ValueError:
+            raise AssistantError(f"the BM25 index in {folder} is damaged; {REBUILD}") from None
         if params.get("method") not in WHOLE_SCORE_METHODS:
             raise AssistantError(
-                f"the BM25 index in {folder} uses {params.get('method')!r}, which this reader cannot score"
+                f"the BM25 index in {folder} uses {params.get('method')!r}, which cannot be read here; {REBUILD}"
             )
         self.num_docs = int(params["num_docs"])
         self.dtype = np.dtype(params.get("dtype", "float32"))
+        self.columns = len(self.indptr) - 1  # bm25s gives its empty token "" no column
+        entries = int(self.indptr[-1]) if len(self.indptr) else -1
+        if not 0 <= len(self.vocab_dict) - self.columns <= 1 or not len(self.data) == len(self.indices) == entries:
+            raise AssistantError(f"the BM25 index in {folder} is damaged; {REBUILD}")
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """Every chunk's BM25 score for the query tokens (a token counts once per use)."""
         out = np.zeros(self.num_docs, dtype=self.dtype)
         for column in (self.vocab_dict[t] for t in tokens if t in self.vocab_dict):
+            if column >= self.columns:
+                continue
             start, end = int(self.indptr[column]), int(self.indptr[column + 1])
             np.add.at(out, self.indices[start:end], self.data[start:end])
         return out

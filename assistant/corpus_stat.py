@@ -35,6 +35,12 @@ def file_stats(folder: Path) -> dict[str, list[int]]:
     return files
 
 
+def generation_sizes(settings: Settings, generation: str) -> dict[str, int]:
+    """The sizes of the generation's own files (BM25, chunks, sentence vectors, ...): written
+    once, so a size that differs is damage."""
+    return {name: size for name, (size, _) in file_stats(settings.index_dir / generation).items()}
+
+
 def store_sizes(settings: Settings, store: str) -> dict[str, int]:
     """The sizes of the vector store's files. Sizes only: Chroma rewrites its files in place
     (same sizes, new times) whenever a reader opens the store."""
@@ -62,6 +68,7 @@ def record_stat(settings: Settings, stat: dict[str, Any], generation: str, docum
         **stat,
         "store": store_sizes(settings, live.store),
         "generation": generation,
+        "generation_files": generation_sizes(settings, generation),
         "documents": sorted(d.id for d in documents),
         "url_sources": any(d.url for d in documents),
     }
@@ -73,7 +80,7 @@ def unchanged_since_last(settings: Settings, stat: dict[str, Any], fetch: bool) 
     decided from `stat` alone; None when the full check must run: a file, the model or the
     reading code differs, a `url` source is to be fetched, the index is shared through a
     Chroma server, or the live generation's files or its store's files differ from the last
-    complete refresh (a truncated or deleted store). The vector store is not opened."""
+    complete refresh (a truncated or deleted file). The vector store is not opened."""
     if settings.chroma_url:
         return None
     try:
@@ -91,4 +98,6 @@ def unchanged_since_last(settings: Settings, stat: dict[str, Any], fetch: bool) 
         return None
     if store_sizes(settings, live.store) != last.get("store"):
         return None  # truncated or deleted: the full check sees the damage and rebuilds
+    if generation_sizes(settings, live.name) != last.get("generation_files"):
+        return None  # likewise
     return live.name, list(last.get("documents", []))

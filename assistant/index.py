@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,9 +48,16 @@ def complete(settings: Settings, generation: Generation) -> bool:
             store.download(settings, generation)
         except AssistantError:
             return False
-    return GenerationFiles(settings.index_dir / generation.name).complete() and store.collection_ok(
-        settings, generation
-    )
+    files = GenerationFiles(settings.index_dir / generation.name)
+    return files.complete() and _bm25_ok(files.bm25_dir) and store.collection_ok(settings, generation)
+
+
+def _bm25_ok(folder: Path) -> bool:
+    try:
+        Bm25Index(folder)
+    except AssistantError:
+        return False
+    return True
 
 
 # A filter keeping at least this share of the chunks is applied to a wider unfiltered vector

@@ -51,5 +51,5 @@ def test_unknown_tokens_score_nothing(saved):
 def test_a_damaged_index_is_one_clear_error(saved, tmp_path):
     (tmp_path / "params.index.json").write_text((saved[0] / "params.index.json").read_text())
     (tmp_path / "vocab.index.json").write_text("{not json")
-    with pytest.raises(AssistantError, match=r"BM25 index .* unreadable"):
+    with pytest.raises(AssistantError, match=r"BM25 index .* damaged"):
         Bm25Index(tmp_path)

@@ -1,4 +1,4 @@
-"""Faults under a running server: a damaged vector store, a full disk."""
+"""Faults: a damaged vector store (under a running server) or BM25 index, a full disk."""
 
 from __future__ import annotations
 
@@ -65,6 +65,25 @@ def test_a_damaged_store_is_reported_and_refresh_rebuilds_it(tmp_path, embedder,
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
+def test_a_damaged_bm25_index_is_one_line_and_a_plain_refresh_rebuilds_it(tmp_path, embedder, damage):
+    settings = Settings(home=tmp_path / "home", corpus=copy_corpus(tmp_path / "corpus"))
+    refresh(settings, embedder=embedder)
+    generation = json.loads((settings.index_dir / "state.json").read_text("utf-8"))["generation"]
+    data = settings.index_dir / generation / "bm25" / "data.csc.index.npy"
+    if damage == "deleted":
+        data.unlink()
+    else:
+        with open(data, "r+b") as fh:
+            fh.truncate(data.stat().st_size // 2)
+    asked = cli(settings, "ask", "How do I object in the EU?")
+    assert asked.returncode == 1 and "BM25 index" in asked.stderr and "run 'assistant refresh'" in asked.stderr
+    assert len(asked.stderr.strip().splitlines()) == 1
+    rebuilt = cli(settings, "refresh")
+    assert rebuilt.returncode == 0 and "damaged or incomplete; rebuilding" in rebuilt.stdout, rebuilt.stdout
+    assert cli(settings, "ask", "How do I object in the EU?").returncode == 0
 
 
 def _small_disk(path: Path, size_mb: int) -> bool:
