@@ -36,6 +36,8 @@ class Bm25Index:
             ) from None
         except ValueError:
             raise AssistantError(f"the BM25 index in {folder} is damaged; {REBUILD}") from None
+        if not isinstance(params, dict) or not isinstance(self.vocab_dict, dict) or "num_docs" not in params:
+            raise AssistantError(f"the BM25 index in {folder} is damaged; {REBUILD}")
         if params.get("method") not in WHOLE_SCORE_METHODS:
             raise AssistantError(
                 f"the BM25 index in {folder} uses {params.get('method')!r}, which cannot be read here; {REBUILD}"

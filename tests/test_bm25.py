@@ -53,3 +53,21 @@ def test_a_damaged_index_is_one_clear_error(saved, tmp_path):
     (tmp_path / "vocab.index.json").write_text("{not json")
     with pytest.raises(AssistantError, match=r"BM25 index .* damaged"):
         Bm25Index(tmp_path)
+
+
+@pytest.mark.parametrize("params", ['{"method": "lucene"}', "[1, 2]", '{"method": "bm25l", "num_docs": 300}'])
+def test_damaged_or_unreadable_parameters_are_one_clear_error(saved, tmp_path, params):
+    for f in saved[0].iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "params.index.json").write_text(params)
+    with pytest.raises(AssistantError, match=r"BM25 index .* run 'assistant refresh'"):
+        Bm25Index(tmp_path)
+
+
+def test_arrays_that_disagree_are_damage(saved, tmp_path):
+    for f in saved[0].iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    indices = np.load(tmp_path / "indices.csc.index.npy")
+    np.save(tmp_path / "indices.csc.index.npy", indices[:-1])  # a whole array, one entry short
+    with pytest.raises(AssistantError, match="damaged"):
+        Bm25Index(tmp_path)
