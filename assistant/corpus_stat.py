@@ -36,15 +36,10 @@ def file_stats(folder: Path) -> dict[str, list[int]]:
 
 
 def generation_sizes(settings: Settings, generation: str) -> dict[str, int]:
-    """The sizes of the generation's own files (BM25, chunks, sentence vectors, ...): written
-    once, so a size that differs is damage."""
+    """The sizes of the generation's files, its vector store's among them (BM25, chunks,
+    sentence vectors, Chroma's files). Sizes only: Chroma rewrites its files in place (same
+    sizes, new times) whenever a reader opens the store; the rest are written once."""
     return {name: size for name, (size, _) in file_stats(settings.index_dir / generation).items()}
-
-
-def store_sizes(settings: Settings, store: str) -> dict[str, int]:
-    """The sizes of the vector store's files. Sizes only: Chroma rewrites its files in place
-    (same sizes, new times) whenever a reader opens the store."""
-    return {name: size for name, (size, _) in file_stats(settings.index_dir / store).items()}
 
 
 def corpus_stat(corpus: Path, model: str) -> dict[str, Any]:
@@ -66,7 +61,6 @@ def record_stat(settings: Settings, stat: dict[str, Any], generation: str, docum
         return
     stat = {
         **stat,
-        "store": store_sizes(settings, live.store),
         "generation": generation,
         "generation_files": generation_sizes(settings, generation),
         "documents": sorted(d.id for d in documents),
@@ -79,8 +73,8 @@ def unchanged_since_last(settings: Settings, stat: dict[str, Any], fetch: bool) 
     """(live generation, its documents) when nothing changed since the last complete refresh,
     decided from `stat` alone; None when the full check must run: a file, the model or the
     reading code differs, a `url` source is to be fetched, the index is shared through a
-    Chroma server, or the live generation's files or its store's files differ from the last
-    complete refresh (a truncated or deleted file). The vector store is not opened."""
+    Chroma server, or the live generation's files (its store's among them) differ from the
+    last complete refresh (a truncated or deleted file). The vector store is not opened."""
     if settings.chroma_url:
         return None
     try:
@@ -96,8 +90,6 @@ def unchanged_since_last(settings: Settings, stat: dict[str, Any], fetch: bool) 
         return None
     if not GenerationFiles(settings.index_dir / live.name).complete():
         return None
-    if store_sizes(settings, live.store) != last.get("store"):
-        return None  # truncated or deleted: the full check sees the damage and rebuilds
     if generation_sizes(settings, live.name) != last.get("generation_files"):
-        return None  # likewise
+        return None  # truncated or deleted: the full check sees the damage and rebuilds
     return live.name, list(last.get("documents", []))
