@@ -128,7 +128,7 @@ class ExtractiveAnswerer:
         self.scorer: Callable[[np.ndarray], np.ndarray] = scorer or fitted()
         self._decide = decide
         self._threshold = settings.abstain_threshold if threshold is None else threshold
-        self._later = LaterDocuments(index.documents)
+        self._later = LaterDocuments(index.documents, self.encode)
         self._overlap = partial(term_share, index.idf)  # how much of one sentence's terms another uses
 
     @property

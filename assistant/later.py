@@ -14,7 +14,7 @@ from .evidence import Candidate
 from .types import Document, Filters, Passage
 
 if TYPE_CHECKING:
-    from .retrieve import Retriever
+    from .retrieve import QueryEncoder, Retriever
 
 # Passages of later documents searched with the best sentence itself. Chosen on the evolving
 # fit sets over 0, 2, 4 and 8: at 8 (as many as a question's own search) answer_correct
@@ -30,8 +30,9 @@ class LaterDocuments:
     """The later documents' passages for one index (`documents`), with what is worked out
     per date remembered: in a large corpus thousands of documents are compared once."""
 
-    def __init__(self, documents: dict[str, Document]) -> None:
+    def __init__(self, documents: dict[str, Document], encode: QueryEncoder | None = None) -> None:
         self.documents = documents
+        self.encode = encode  # given: the best sentence's vector is taken from the index, not encoded
         self._within: dict[tuple[str, Filters], Filters] = {}  # filters of the documents after a date
         self._versions: dict[tuple[str, str, Filters], tuple[str, ...]] = {}  # latest version by document and date
 
@@ -45,6 +46,8 @@ class LaterDocuments:
         if not within.sources:
             return []
         text = self.documents[best.chunk.doc_id].text[best.start : best.end]
+        if self.encode is not None:
+            self.encode.remember(text, best.vector)
         found = retriever.retrieve(text, LATER_PASSAGES, within, asker=asker)
         version = self._latest_version(best.chunk.doc_id, key, within)  # () when there is none
         for search in (query, text) if version else ():

@@ -66,6 +66,14 @@ class QueryEncoder:
     def __call__(self, text: str) -> np.ndarray:
         return self.many([text])[0]
 
+    def remember(self, text: str, vector: np.ndarray) -> None:
+        """Take `vector` as the text's own vector (a sentence's, from the index) instead of
+        encoding it again."""
+        if text not in self._cache:
+            self._cache[text] = np.asarray(vector, dtype=np.float32)
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+
     def many(self, texts: list[str]) -> list[np.ndarray]:
         """The texts' own vectors; those not cached are encoded in one batch."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))

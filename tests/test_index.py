@@ -128,3 +128,28 @@ def test_a_filter_keeping_most_documents_finds_what_the_stores_where_clause_find
             wide = [(c.id, round(s, 4)) for c, s in index.dense_search(vector, n, filters)]
             where = [(c.id, round(s, 4)) for c, s in index._nearest(vector, n, filters)]
             assert wide == where, (query, n)
+
+
+def test_a_remembered_vector_is_used_instead_of_encoding_the_text_again():
+    from types import SimpleNamespace
+
+    from assistant.retrieve import QueryEncoder
+
+    from .fakes import HashingEncoder
+
+    calls: list[str] = []
+
+    class Counting(HashingEncoder):
+        def encode(self, texts):
+            calls.extend(texts)
+            return super().encode(texts)
+
+    embedder = Counting(dim=8)
+    encode = QueryEncoder(SimpleNamespace(embedder=embedder), adapter=None)  # type: ignore[arg-type]
+    stored = np.arange(8, dtype=np.float16)  # a sentence's vector as the index keeps it
+    encode.remember("A sentence of the corpus.", stored)
+    assert np.array_equal(encode.question("A sentence of the corpus."), stored.astype(np.float32))
+    encode.question("Another text.")
+    assert calls == ["Another text."]
+    encode.remember("Another text.", stored)  # a text already known keeps its own vector
+    assert not np.array_equal(encode("Another text."), stored.astype(np.float32))
