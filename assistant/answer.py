@@ -184,8 +184,8 @@ class ExtractiveAnswerer:
         reason = self._abstain_reason(fixed, candidates, confidence)
         if reason is None:
             candidates = self._with_later(query, candidates, passages, filters, asker)
-        chosen = self._select(unseen(candidates, filters.seen)) if reason is None else []
-        chosen, reason = self._of_type(fixed, unseen(candidates, filters.seen), chosen, reason)
+        fresh = unseen(candidates, filters.seen)
+        chosen, reason = self._of_type(fixed, fresh, self._select(fresh) if reason is None else [], reason)
         chosen, unanswered = self._with_parts(fixed, chosen, filters, asker)
         if not chosen:
             timings["answer_ms"] = (time.perf_counter() - t1) * 1000

@@ -7,7 +7,7 @@ with the question and with the sentence (where the publisher's current wording s
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .attribution import later, latest_version, stated
 from .evidence import Candidate
@@ -24,6 +24,8 @@ LATER_PASSAGES = 8
 # Passages of the latest version of the best sentence's policy or help page, per search.
 VERSION_PASSAGES = 4
 REMEMBERED = 256  # filters and versions kept per answerer: the same few dates recur
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class LaterDocuments:
@@ -56,18 +58,27 @@ class LaterDocuments:
 
     def _later_than(self, key: tuple[str, Filters]) -> Filters:
         """key's filters narrowed to the documents dated after key's date."""
-        if key not in self._within:
+        within = self._within.get(key)
+        if within is None:
             when, filters = key
             newer = tuple(
                 d.id for d in self.documents.values() if filters.allows_document(d) and later(d.published, when)
             )
-            self._within = {**dict(list(self._within.items())[1 - REMEMBERED :]), key: replace(filters, sources=newer)}
-        return self._within[key]
+            within = replace(filters, sources=newer)
+            self._within = _with(self._within, key, within)
+        return within
 
     def _latest_version(self, doc_id: str, key: tuple[str, Filters], within: Filters) -> tuple[str, ...]:
         """attribution.latest_version of `doc_id` among `within`'s documents (it reads each)."""
         remembered = (doc_id, *key)
-        if remembered not in self._versions:
+        found = self._versions.get(remembered)
+        if found is None:
             found = latest_version(self.documents[doc_id], within.sources, self.documents)
-            self._versions = {**dict(list(self._versions.items())[1 - REMEMBERED :]), remembered: found}
-        return self._versions[remembered]
+            self._versions = _with(self._versions, remembered, found)
+        return found
+
+
+def _with(table: dict[K, V], key: K, value: V) -> dict[K, V]:
+    """A new table: `table`'s last REMEMBERED - 1 entries and `value`. The answering threads
+    share it, so it is replaced whole, never changed in place."""
+    return {**dict(list(table.items())[1 - REMEMBERED :]), key: value}

